@@ -1,0 +1,1 @@
+"""Synthetic training data: documents -> chunks -> (query, document, negative query) examples."""
