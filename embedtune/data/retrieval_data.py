@@ -1,0 +1,35 @@
+"""The one shape every data source ends in: training pairs plus a held-out retrieval task."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from datasets import Dataset
+
+# Column names of training pairs inside embedtune. Sentence Transformers' losses read columns by
+# position: (anchor=query, positive=document[, negative=document]).
+QUERY, DOCUMENT, NEGATIVE = "query", "document", "negative"
+
+
+@dataclass
+class RetrievalData:
+    """Training pairs and an evaluation task (test queries retrieving from a corpus of documents).
+
+    `relevant[qid]` is every corpus id that answers the query. No test document is paired with a
+    training query's document set (the split guarantees it), so evaluation measures generalisation.
+    """
+
+    train: Dataset  # columns: query, document[, negative]
+    queries: dict[str, str]  # test query id -> text
+    corpus: dict[str, str]  # document id -> text (train and test documents)
+    relevant: dict[str, set[str]]  # test query id -> relevant document ids
+    report: dict[str, int] = field(default_factory=dict)  # counts of dropped/skipped rows, etc.
+
+    def summary(self) -> dict[str, int]:
+        """Sizes written to results.json under "data"."""
+        return {
+            "train_pairs": len(self.train),
+            "test_queries": len(self.queries),
+            "corpus": len(self.corpus),
+            **self.report,
+        }

@@ -1,0 +1,129 @@
+"""Query -> document retrieval evaluation at every Matryoshka dimension from one encoding.
+
+The corpus and the queries are encoded once at full dimension; each dimension takes the first d
+components, renormalised (cosine similarity), so N dimensions cost about one evaluation. Ties are
+broken by ascending document id, as Sentence Transformers does.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from sentence_transformers import SentenceTransformer
+
+from embedtune.data.retrieval_data import RetrievalData
+from embedtune.evaluation.metrics import MAX_K, mean_metrics, query_metrics
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class DimensionResult:
+    metrics: dict[str, float]  # mean over queries
+    per_query: dict[str, dict[str, float]] = field(repr=False)  # query id -> metrics
+
+
+@dataclass
+class RetrievalEvaluation:
+    dims: list[int]
+    by_dim: dict[int, DimensionResult]
+    seconds: float
+
+    def metrics(self) -> dict[str, dict[str, float]]:
+        """{"<dim>": {metric: value}} as written to results.json."""
+        return {str(d): self.by_dim[d].metrics for d in self.dims}
+
+
+def encode_texts(
+    model: SentenceTransformer,
+    texts: list[str],
+    *,
+    kind: str,
+    prompt: str | None = None,
+    batch_size: int = 64,
+    show_progress_bar: bool = False,
+) -> torch.Tensor:
+    """Full-dimension embeddings of queries (`kind="query"`) or documents (`kind="document"`)."""
+    encode = model.encode_query if kind == "query" else model.encode_document
+    return encode(
+        texts,
+        prompt=prompt,
+        batch_size=batch_size,
+        convert_to_tensor=True,
+        show_progress_bar=show_progress_bar,
+    )
+
+
+def rank_documents(
+    query_embeddings: torch.Tensor,
+    corpus_embeddings: torch.Tensor,
+    corpus_ids: list[str],
+    dim: int,
+    top_k: int = MAX_K,
+) -> list[list[str]]:
+    """Top-k document ids per query by cosine similarity of the first `dim` components."""
+    q = torch.nn.functional.normalize(query_embeddings[:, :dim].float(), dim=-1)
+    c = torch.nn.functional.normalize(corpus_embeddings[:, :dim].float(), dim=-1)
+    scores = (q @ c.T).cpu().numpy()
+    k = min(top_k, scores.shape[1])
+    id_rank = np.argsort(np.argsort(np.array(corpus_ids, dtype=object)))  # rank of each id
+    ranked: list[list[str]] = []
+    for row in scores:
+        candidates = np.argpartition(-row, k - 1)[:k]
+        threshold = row[candidates].min()
+        candidates = np.flatnonzero(row >= threshold)  # keep every tie at the cut-off
+        order = np.lexsort((id_rank[candidates], -row[candidates]))[:k]
+        ranked.append([corpus_ids[i] for i in candidates[order]])
+    return ranked
+
+
+def evaluate_retrieval(
+    model: SentenceTransformer,
+    data: RetrievalData,
+    dims: list[int],
+    *,
+    query_prompt: str | None = None,
+    document_prompt: str | None = None,
+    batch_size: int = 64,
+    show_progress_bar: bool = False,
+) -> RetrievalEvaluation:
+    """Evaluate test queries against the whole corpus at each dimension in `dims`."""
+    start = time.perf_counter()
+    query_ids = [q for q in data.queries if data.relevant.get(q)]
+    corpus_ids = list(data.corpus)
+    queries = encode_texts(
+        model,
+        [data.queries[q] for q in query_ids],
+        kind="query",
+        prompt=query_prompt,
+        batch_size=batch_size,
+        show_progress_bar=show_progress_bar,
+    )
+    corpus = encode_texts(
+        model,
+        [data.corpus[d] for d in corpus_ids],
+        kind="document",
+        prompt=document_prompt,
+        batch_size=batch_size,
+        show_progress_bar=show_progress_bar,
+    )
+    by_dim: dict[int, DimensionResult] = {}
+    for dim in dims:
+        ranked = rank_documents(queries, corpus, corpus_ids, dim)
+        per_query = {
+            qid: query_metrics(ranking, data.relevant[qid])
+            for qid, ranking in zip(query_ids, ranked)
+        }
+        by_dim[dim] = DimensionResult(mean_metrics(list(per_query.values())), per_query)
+        logger.info(
+            "dim %d: ndcg@10 %.4f, mrr@10 %.4f, recall@10 %.4f",
+            dim,
+            by_dim[dim].metrics["ndcg@10"],
+            by_dim[dim].metrics["mrr@10"],
+            by_dim[dim].metrics["recall@10"],
+        )
+    return RetrievalEvaluation(list(dims), by_dim, time.perf_counter() - start)

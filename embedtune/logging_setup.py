@@ -1,0 +1,21 @@
+"""Readable progress output for the CLI and run.py: embedtune's own steps at INFO, libraries quiet."""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+
+
+def configure_logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    logging.getLogger("embedtune").setLevel(logging.DEBUG if verbose else logging.INFO)
+    if not verbose:
+        for name in ("datasets", "transformers", "sentence_transformers", "httpx", "urllib3"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+        warnings.filterwarnings("ignore", category=FutureWarning)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -1,0 +1,62 @@
+"""SentenceTransformerTrainingArguments from a FinetuneConfig and the hardware at hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from sentence_transformers.base.sampler import BatchSamplers
+from sentence_transformers.sentence_transformer.training_args import (
+    SentenceTransformerTrainingArguments,
+)
+
+from embedtune.evaluation.trainer_evaluator import metric_key
+from embedtune.training.config import FinetuneConfig
+
+
+def precision_flags() -> dict[str, bool]:
+    """bf16 and tf32 only where the hardware supports them (Ampere or newer CUDA GPUs)."""
+    if not torch.cuda.is_available():
+        return {"bf16": False, "tf32": False}
+    major, _ = torch.cuda.get_device_capability()
+    return {"bf16": torch.cuda.is_bf16_supported(), "tf32": major >= 8}
+
+
+def build_training_arguments(
+    config: FinetuneConfig,
+    checkpoint_dir: str | Path,
+    *,
+    best_dim: int,
+    evaluator_name: str = "retrieval",
+    prompts: dict[str, str] | None = None,
+) -> SentenceTransformerTrainingArguments:
+    cuda = torch.cuda.is_available()
+    values = dict(
+        output_dir=str(checkpoint_dir),
+        num_train_epochs=config.epochs,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.eval_batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        learning_rate=config.learning_rate,
+        warmup_steps=config.warmup_ratio,  # a float below 1 is a ratio of the total steps
+        lr_scheduler_type=config.lr_scheduler_type,
+        weight_decay=config.weight_decay,
+        optim="adamw_torch_fused" if cuda else "adamw_torch",
+        # In-batch negatives: a duplicate text in a batch would be a false negative.
+        batch_sampler=BatchSamplers.NO_DUPLICATES,
+        eval_strategy="epoch",
+        save_strategy="epoch",
+        save_total_limit=config.save_total_limit,
+        load_best_model_at_end=True,
+        metric_for_best_model=f"eval_{evaluator_name}_{metric_key(best_dim)}",
+        greater_is_better=True,
+        logging_steps=10,
+        report_to="none",
+        seed=config.seed,
+        data_seed=config.seed,
+        dataloader_drop_last=False,
+        prompts=prompts or None,
+        **precision_flags(),
+    )
+    values.update(config.extra)
+    return SentenceTransformerTrainingArguments(**values)

