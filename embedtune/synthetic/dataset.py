@@ -53,7 +53,9 @@ def build_generated_dataset(chunks: Sequence[Chunk], examples: Sequence[Mapping]
     by_id = {c.id: c for c in chunks}
     if len(by_id) != len(chunks):
         raise DataError("chunk ids are not unique", hint="cut the chunks again")
-    if examples and all("chunk_id" in e for e in examples):
+    if not examples:
+        pairs = []
+    elif all("chunk_id" in e for e in examples):
         pairs = []
         for i, example in enumerate(examples):
             chunk = by_id.get(example["chunk_id"])

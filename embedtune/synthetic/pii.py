@@ -18,7 +18,11 @@ from embedtune.synthetic.chunk import Chunk
 # matched by an earlier category is not counted again by a later one.
 _PATTERNS: dict[str, list[re.Pattern[str]]] = {
     "private_key": [
-        re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"),
+        # the whole block (header, base64 body, footer) so the body isn't counted again
+        re.compile(
+            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
+            r"(?:[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=:\s-]*)"
+        ),
     ],
     "aws_key": [
         re.compile(
