@@ -118,6 +118,38 @@ def write_report(output: str | Path, results: dict[str, Any]) -> tuple[Path, Pat
     )
 
 
+def finetune_results(
+    config: FinetuneConfig,
+    *,
+    dims: list[int],
+    before: RetrievalEvaluation,
+    after: RetrievalEvaluation,
+    data_summary: dict[str, int],
+    training: dict[str, Any],
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """results.json content of a finetuning run (shared by the CLI path and the ZenML pipeline)."""
+    return build_results(
+        dims=dims,
+        evaluations={"base": before, "finetuned": after},
+        data=data_summary,
+        training={**config.public_dict(), **training, "dims": dims},
+        hardware=describe_hardware(),
+        extra={"base_model": base_model_id(config), **(extra or {})},
+    )
+
+
+def publish_model(model: SentenceTransformer, config: FinetuneConfig) -> dict[str, Any]:
+    """Save OUTPUT/model and push it when asked; returns what results.json records about it."""
+    path = save_model(model, Path(config.output) / "model")
+    info: dict[str, Any] = {"model_path": str(path)}
+    if config.push_to_hub:
+        from embedtune.hub import push_model
+
+        info["push_to_hub"] = push_model(path, config.push_to_hub)
+    return info
+
+
 def run_finetune(config: FinetuneConfig) -> dict[str, Any]:
     """The whole job: data, base evaluation, training, finetuned evaluation, save, report."""
     output = Path(config.output)
@@ -130,23 +162,22 @@ def run_finetune(config: FinetuneConfig) -> dict[str, Any]:
     model, summary = train(config, data, dims, output)
     logger.info("Evaluating the finetuned model")
     after = evaluate(model, data, dims, config)
-    save_model(model, output / "model")
-    extra: dict[str, Any] = {"base_model": base_model_id(config)}
-    if config.push_to_hub:
-        from embedtune.hub import push_model
-
-        extra["push_to_hub"] = push_model(output / "model", config.push_to_hub)
-    results = build_results(
+    published = publish_model(model, config)
+    results = finetune_results(
+        config,
         dims=dims,
-        evaluations={"base": before, "finetuned": after},
-        data=data.summary(),
-        training={**config.public_dict(), **summary.as_dict(), "dims": dims},
-        hardware=describe_hardware(),
-        extra={**extra, "total_seconds": round(time.perf_counter() - started, 1)},
+        before=before,
+        after=after,
+        data_summary=data.summary(),
+        training=summary.as_dict(),
+        extra={**published, "total_seconds": round(time.perf_counter() - started, 1)},
     )
     write_report(output, results)
     logger.info(
-        "Wrote %s, %s and %s", output / "model", output / "results.json", output / "evaluation.png"
+        "Wrote %s, %s and %s",
+        published["model_path"],
+        output / "results.json",
+        output / "evaluation.png",
     )
     return results
 

@@ -33,3 +33,22 @@ class RetrievalData:
             "corpus": len(self.corpus),
             **self.report,
         }
+
+    def test_set(self) -> dict:
+        """The evaluation task as plain JSON-able data (for artifacts and files)."""
+        return {
+            "queries": self.queries,
+            "corpus": self.corpus,
+            "relevant": {q: sorted(docs) for q, docs in self.relevant.items()},
+            "report": self.report,
+        }
+
+    @classmethod
+    def from_parts(cls, train: Dataset, test_set: dict) -> RetrievalData:
+        return cls(
+            train=train,
+            queries=dict(test_set["queries"]),
+            corpus=dict(test_set["corpus"]),
+            relevant={q: set(docs) for q, docs in test_set["relevant"].items()},
+            report=dict(test_set.get("report", {})),
+        )

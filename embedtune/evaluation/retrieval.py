@@ -37,6 +37,23 @@ class RetrievalEvaluation:
         """{"<dim>": {metric: value}} as written to results.json."""
         return {str(d): self.by_dim[d].metrics for d in self.dims}
 
+    def to_dict(self) -> dict:
+        """JSON-able form, per-query scores included (for artifacts and significance tests)."""
+        return {
+            "dims": self.dims,
+            "seconds": self.seconds,
+            "metrics": self.metrics(),
+            "per_query": {str(d): self.by_dim[d].per_query for d in self.dims},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RetrievalEvaluation:
+        dims = [int(d) for d in data["dims"]]
+        by_dim = {
+            d: DimensionResult(data["metrics"][str(d)], data["per_query"][str(d)]) for d in dims
+        }
+        return cls(dims, by_dim, float(data.get("seconds", 0.0)))
+
 
 def encode_texts(
     model: SentenceTransformer,
