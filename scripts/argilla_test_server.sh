@@ -42,7 +42,11 @@ fi
 if ! command -v redis-server >/dev/null 2>&1; then
     if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1; then SUDO=sudo; else SUDO=; fi
     log "installing redis-server from apt"
-    $SUDO apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
+    if ! apt_log="$($SUDO apt-get update -qq 2>&1 \
+        && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server 2>&1)"; then
+        echo "$apt_log" >&2
+        log "apt-get install redis-server failed"
+        exit 1
+    fi
     command -v redis-server >/dev/null 2>&1 || { log "redis-server is still not on PATH"; exit 1; }
 fi

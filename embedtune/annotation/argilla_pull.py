@@ -123,17 +123,26 @@ def load_argilla_pairs(
             "right workspace."
         )
 
+    from argilla._exceptions import ArgillaAPIError
+
     rows: list[dict[str, str]] = []
     seen = reviewed = 0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for record in rg_dataset.records(with_responses=True, with_suggestions=False):
-            seen += 1
-            if submitted_answers(record):
-                reviewed += 1
-            pair = record_to_pair(record)
-            if pair is not None:
-                rows.append(pair)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for record in rg_dataset.records(with_responses=True, with_suggestions=False):
+                seen += 1
+                if submitted_answers(record):
+                    reviewed += 1
+                pair = record_to_pair(record)
+                if pair is not None:
+                    rows.append(pair)
+    except ArgillaAPIError as e:
+        raise ServiceError(
+            f"Argilla refused to list the records of dataset {name!r} (HTTP "
+            f"{getattr(e, 'status_code', '?')}). Reading every reviewer's responses needs an "
+            "owner or admin API key."
+        ) from e
     logger.info(
         "Argilla dataset %r: %d records, %d reviewed, %d kept", name, seen, reviewed, len(rows)
     )
@@ -142,6 +151,10 @@ def load_argilla_pairs(
             f"nothing has been reviewed yet in Argilla dataset {name!r} ({seen} records, none "
             "with a submitted response)",
             hint="open the dataset in Argilla, answer and *submit* some records, then pull again",
+        )
+    if not rows:
+        logger.warning(
+            "All %d reviewed records of Argilla dataset %r were discarded", reviewed, name
         )
     features = datasets.Features({c: datasets.Value("string") for c in PAIR_COLUMNS})
     return datasets.Dataset.from_dict(

@@ -152,6 +152,7 @@ def build_records(dataset: datasets.Dataset, embeddings: dict[str, np.ndarray]) 
 
 def _get_or_create_dataset(client, name: str, workspace, dimensions: int):
     import argilla as rg
+    from argilla._exceptions import ArgillaError
 
     settings = S.build_settings(dimensions)
     existing = find_dataset(client, name, workspace)
@@ -167,7 +168,14 @@ def _get_or_create_dataset(client, name: str, workspace, dimensions: int):
         logger.info("Reusing Argilla dataset %r in workspace %r", name, workspace.name)
         return existing
     dataset = rg.Dataset(name=name, workspace=workspace, settings=settings, client=client)
-    dataset.create()
+    try:
+        dataset.create()
+    except ArgillaError as e:
+        raise ServiceError(
+            f"Argilla could not create dataset {name!r} in workspace {workspace.name!r} "
+            f"({type(e).__name__}: {e}). Creating datasets needs an owner or admin user of that "
+            "workspace."
+        ) from e
     logger.info("Created Argilla dataset %r in workspace %r", name, workspace.name)
     return dataset
 
@@ -225,8 +233,9 @@ def push_to_argilla(
     try:
         rg_dataset.records.log(records, batch_size=min(len(records), 256))
     except Exception as e:
+        detail = str(e).replace(conn.api_key, "***")
         raise ServiceError(
-            f"Argilla refused the records for dataset {name!r}: {e}. If the dataset was created "
+            f"Argilla refused the records for dataset {name!r}: {detail}. If the dataset was created "
             "by another version of embedtune, push under a new name."
         ) from e
     logger.info("Pushed %d records to Argilla dataset %r", len(records), name)

@@ -319,3 +319,15 @@ def test_existing_dataset_with_other_settings_is_not_reused(
     ).create()
     with pytest.raises(ServiceError, match="exists with different settings"):
         push_to_argilla(generated_dataset(ROWS[:1]), name, **connection(argilla_server))
+
+
+def test_annotator_key_cannot_push_or_pull_and_is_told_why(
+    argilla_server: ArgillaServer, annotator_key: str
+) -> None:
+    name = unique_name("annotator")
+    push_to_argilla(generated_dataset(ROWS[:1]), name, **connection(argilla_server))
+    conn = {**connection(argilla_server), "api_key": annotator_key}
+    with pytest.raises(ServiceError, match="owner or admin"):
+        push_to_argilla(generated_dataset(ROWS[:1]), unique_name("by-annotator"), **conn)
+    with pytest.raises(ServiceError, match="owner or admin"):
+        load_argilla_pairs(name, **conn)
