@@ -139,7 +139,10 @@ def argilla_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Argilla
     python = SERVER_VENV / "bin" / "python"
 
     home = tmp_path_factory.mktemp("argilla-server")
-    redis_port, server_port = free_port(), free_port()
+    redis_port = free_port()
+    server_port = free_port()
+    while server_port == redis_port:
+        server_port = free_port()
     env = _server_env(home, redis_port)
     redis_log, server_log = home / "redis.log", home / "server.log"
     redis_proc = server_proc = None
