@@ -1,0 +1,56 @@
+"""The evaluation report as an artifact: chart PNG plus an HTML page, both shown in the dashboard."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from zenml.enums import ArtifactType, VisualizationType
+from zenml.materializers.base_materializer import BaseMaterializer
+
+
+@dataclass
+class EvaluationReport:
+    results: dict[str, Any]
+    chart_png: bytes
+    html: str
+
+
+class EvaluationReportMaterializer(BaseMaterializer):
+    ASSOCIATED_TYPES: ClassVar[tuple[type[Any], ...]] = (EvaluationReport,)
+    ASSOCIATED_ARTIFACT_TYPE: ClassVar[ArtifactType] = ArtifactType.DATA_ANALYSIS
+
+    def _path(self, name: str) -> str:
+        return os.path.join(self.uri, name)
+
+    def load(self, data_type: type[Any]) -> EvaluationReport:
+        with self.artifact_store.open(self._path("results.json"), "r") as handle:
+            results = json.load(handle)
+        with self.artifact_store.open(self._path("evaluation.png"), "rb") as handle:
+            chart = handle.read()
+        with self.artifact_store.open(self._path("report.html"), "r") as handle:
+            html = handle.read()
+        return EvaluationReport(results, chart, html)
+
+    def save(self, report: EvaluationReport) -> None:
+        with self.artifact_store.open(self._path("results.json"), "w") as handle:
+            json.dump(report.results, handle, indent=2, default=str)
+        with self.artifact_store.open(self._path("evaluation.png"), "wb") as handle:
+            handle.write(report.chart_png)
+        with self.artifact_store.open(self._path("report.html"), "w") as handle:
+            handle.write(report.html)
+
+    def save_visualizations(self, report: EvaluationReport) -> dict[str, VisualizationType]:
+        return {
+            self._path("evaluation.png"): VisualizationType.IMAGE,
+            self._path("report.html"): VisualizationType.HTML,
+        }
+
+    def extract_metadata(self, report: EvaluationReport) -> dict[str, Any]:
+        metadata: dict[str, Any] = {}
+        for label in ("base", "finetuned"):
+            for dim, metrics in report.results.get(label, {}).items():
+                metadata[f"{label}_ndcg@10_dim_{dim}"] = float(metrics["ndcg@10"])
+        return metadata

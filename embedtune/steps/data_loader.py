@@ -1,0 +1,23 @@
+"""Step: load the data source and split it by document."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from datasets import Dataset
+from zenml import log_metadata, step
+from zenml.integrations.huggingface.materializers.huggingface_datasets_materializer import (
+    HFDatasetMaterializer,
+)
+
+from embedtune.training.config import FinetuneConfig
+from embedtune.workflow import load_data
+
+
+@step(output_materializers={"train_pairs": HFDatasetMaterializer})
+def load_and_split_data(
+    config: dict[str, Any],
+) -> tuple[Annotated[Dataset, "train_pairs"], Annotated[dict, "test_set"]]:
+    data = load_data(FinetuneConfig(**config))
+    log_metadata(metadata={"data": data.summary()}, infer_model=True)
+    return data.train, data.test_set()

@@ -1,0 +1,35 @@
+"""Steps: evaluate the base and the finetuned model on the held-out queries, at every dim."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from datasets import Dataset
+from sentence_transformers import SentenceTransformer
+from zenml import log_metadata, step
+
+from embedtune.data.retrieval_data import RetrievalData
+from embedtune.training.config import FinetuneConfig
+from embedtune.workflow import evaluate, load_base_model
+
+
+@step
+def evaluate_base_model(
+    train_pairs: Dataset, test_set: dict, config: dict[str, Any]
+) -> Annotated[dict, "base_evaluation"]:
+    settings = FinetuneConfig(**config)
+    model, dims = load_base_model(settings)
+    evaluation = evaluate(model, RetrievalData.from_parts(train_pairs, test_set), dims, settings)
+    log_metadata(metadata={"base_evaluation": evaluation.metrics()}, infer_model=True)
+    return evaluation.to_dict()
+
+
+@step
+def evaluate_finetuned_model(
+    model: SentenceTransformer, train_pairs: Dataset, test_set: dict, config: dict[str, Any]
+) -> Annotated[dict, "finetuned_evaluation"]:
+    settings = FinetuneConfig(**config)
+    _, dims = load_base_model(settings)
+    evaluation = evaluate(model, RetrievalData.from_parts(train_pairs, test_set), dims, settings)
+    log_metadata(metadata={"finetuned_evaluation": evaluation.metrics()}, infer_model=True)
+    return evaluation.to_dict()

@@ -1,0 +1,41 @@
+"""Shared test set-up: offline Hugging Face, a throwaway ZenML store, the real base model."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+# Before anything imports huggingface_hub or zenml.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["ZENML_ANALYTICS_OPT_IN"] = "false"
+os.environ["TOKENIZERS_PARALLELISM"] = "false"
+os.environ.setdefault("ZENML_CONFIG_PATH", tempfile.mkdtemp(prefix="embedtune-zenml-"))
+
+import pytest  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+LEGAL = SHARED_DATA / "legal_rag_synthetic"
+ZENML_QA = SHARED_DATA / "zenml_rag_test"
+
+
+def shared(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"shared data not found at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def base_model_path() -> str:
+    from embedtune.training.config import default_base_model
+
+    return default_base_model()
+
+
+@pytest.fixture(scope="session")
+def base_model(base_model_path):
+    from embedtune.training.model_loading import load_model
+
+    return load_model(base_model_path, max_seq_length=64)

@@ -1,0 +1,80 @@
+"""Our one-encoding Matryoshka evaluation equals Sentence Transformers' evaluator per dimension."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from datasets import Dataset
+from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
+
+from embedtune.data.beir import load_beir
+from embedtune.data.retrieval_data import RetrievalData
+from embedtune.evaluation.metrics import query_metrics
+from embedtune.evaluation.retrieval import evaluate_retrieval
+from tests.conftest import LEGAL, shared
+
+
+@pytest.fixture(scope="module")
+def small_task() -> RetrievalData:
+    full = load_beir(shared(LEGAL))
+    rng = random.Random(0)
+    qids = sorted(full.queries)[:: len(full.queries) // 60][:60]
+    relevant = {q: full.relevant[q] for q in qids}
+    needed = set().union(*relevant.values())
+    others = rng.sample(sorted(set(full.corpus) - needed), 300)
+    corpus = {d: full.corpus[d] for d in sorted(needed | set(others))}
+    return RetrievalData(
+        Dataset.from_dict({"query": [], "document": []}),
+        {q: full.queries[q] for q in qids},
+        corpus,
+        relevant,
+    )
+
+
+def test_metrics_match_sentence_transformers_at_every_dim(base_model, small_task):
+    dims = [384, 256, 128, 64]
+    ours = evaluate_retrieval(base_model, small_task, dims)
+    for dim in dims:
+        reference = InformationRetrievalEvaluator(
+            small_task.queries,
+            small_task.corpus,
+            small_task.relevant,
+            mrr_at_k=[10],
+            ndcg_at_k=[10],
+            accuracy_at_k=[1],
+            precision_recall_at_k=[1, 5, 10, 100],
+            map_at_k=[100],
+            truncate_dim=dim,
+            write_csv=False,
+        )(base_model)
+        theirs = {k.split("_", 1)[1]: v for k, v in reference.items()}
+        mine = ours.by_dim[dim].metrics
+        for metric in (
+            "ndcg@10",
+            "mrr@10",
+            "map@100",
+            "recall@1",
+            "recall@5",
+            "recall@10",
+            "recall@100",
+        ):
+            assert mine[metric] == pytest.approx(theirs[metric], abs=1e-6), (dim, metric)
+    # The numbers are not trivially equal across dims (slicing really happens).
+    assert ours.by_dim[384].metrics != ours.by_dim[64].metrics
+
+
+def test_direction_is_query_to_document(base_model, small_task):
+    ours = evaluate_retrieval(base_model, small_task, [384])
+    assert set(ours.by_dim[384].per_query) == set(small_task.queries)
+
+
+def test_query_metrics_by_hand():
+    scores = query_metrics(["x", "a", "y", "b"], {"a", "b"})
+    assert scores["mrr@10"] == 0.5
+    assert scores["recall@1"] == 0.0 and scores["recall@5"] == 1.0
+    assert scores["map@100"] == pytest.approx((1 / 2 + 2 / 4) / 2)
+    ideal = 1 + 1 / 1.5849625007211563
+    assert scores["ndcg@10"] == pytest.approx(
+        (1 / 1.5849625007211563 + 1 / 2.321928094887362) / ideal
+    )
