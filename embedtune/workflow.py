@@ -9,6 +9,7 @@ after = evaluate(model, data, dims, config)
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from pathlib import Path
@@ -17,15 +18,24 @@ from typing import Any
 from sentence_transformers import SentenceTransformer
 from transformers import set_seed
 
-from embedtune.data.retrieval_data import RetrievalData
+from embedtune.data.retrieval_data import NEGATIVE, RetrievalData
 from embedtune.data.sources import DataOptions, load_retrieval_data
+from embedtune.data.truncation import count_truncated
+from embedtune.evaluation.bootstrap import (
+    compare_tables,
+    describe_comparison,
+    per_query_table,
+)
 from embedtune.evaluation.retrieval import RetrievalEvaluation, evaluate_retrieval
-from embedtune.io import write_dir_atomic
+from embedtune.io import write_dir_atomic, write_json_atomic
 from embedtune.reporting.chart import plot_evaluation
 from embedtune.reporting.hardware import describe_hardware
+from embedtune.reporting.html_report import write_html_report
+from embedtune.reporting.provenance import provenance
 from embedtune.reporting.results import build_results, write_results
 from embedtune.training.config import FinetuneConfig, default_base_model, resolve_dims
 from embedtune.training.finetune import TrainingSummary, finetune
+from embedtune.training.hard_negatives import add_hard_negatives
 from embedtune.training.model_loading import embedding_dimension, load_model
 
 logger = logging.getLogger(__name__)
@@ -91,10 +101,29 @@ def train(
             **({"query": config.query_prompt} if config.query_prompt else {}),
             **({"document": config.document_prompt} if config.document_prompt else {}),
         }
+    mining = None
+    if config.hard_negatives and NEGATIVE in data.train.column_names:
+        logger.info("The data has its own negatives: hard-negative mining skipped")
+    elif config.hard_negatives:
+        # `model` is still the base model here: it picks near-miss training documents.
+        train_set, report = add_hard_negatives(
+            data.train,
+            model,
+            range_min=config.hard_negative_range_min,
+            range_max=config.hard_negative_range_max,
+            relative_margin=config.hard_negative_relative_margin,
+            query_prompt=config.query_prompt,
+            document_prompt=config.document_prompt,
+            batch_size=config.eval_batch_size,
+            seed=config.seed,
+        )
+        data = dataclasses.replace(data, train=train_set)
+        mining = report.as_dict()
     guide = None
     if config.loss == "gist":
         guide, _ = load_base_model(config)
     summary = finetune(model, data, config, dims, Path(output) / "checkpoints", guide=guide)
+    summary.hard_negative_mining = mining
     logger.info(
         "Trained %d steps in %.0fs (%.2f samples/s)",
         summary.optimizer_steps,
@@ -112,10 +141,31 @@ def save_model(model: SentenceTransformer, path: str | Path) -> Path:
 
 
 def write_report(output: str | Path, results: dict[str, Any]) -> tuple[Path, Path]:
+    """evaluation.png, then results.json: results.json, written last, marks a finished run."""
     output = Path(output)
-    return write_results(output / "results.json", results), plot_evaluation(
-        results, output / "evaluation.png"
-    )
+    chart = plot_evaluation(results, output / "evaluation.png")
+    return write_results(output / "results.json", results), chart
+
+
+def compare(before: RetrievalEvaluation, after: RetrievalEvaluation) -> dict[str, Any]:
+    """Paired-bootstrap 95% interval of the nDCG@10 gain (finetuned - base) per dimension."""
+    comparison = compare_tables(per_query_table({"base": before, "finetuned": after}))
+    for line in describe_comparison(comparison).splitlines():
+        logger.info("Finetuned vs base, %s", line)
+    return comparison
+
+
+def write_per_query(output: str | Path, evaluations: dict[str, RetrievalEvaluation]) -> Path:
+    """OUTPUT/per_query.json: every model's per-query scores, from which
+    `embedtune.evaluation.bootstrap.compare_tables` recomputes the comparison."""
+    path = Path(output) / "per_query.json"
+    write_json_atomic(path, per_query_table(evaluations))
+    return path
+
+
+def write_html(output: str | Path, results: dict[str, Any]) -> Path:
+    """OUTPUT/report.html: chart, base vs finetuned table with intervals, data, training."""
+    return write_html_report(results, Path(output) / "report.html")
 
 
 def finetune_results(
@@ -135,7 +185,11 @@ def finetune_results(
         data=data_summary,
         training={**config.public_dict(), **training, "dims": dims},
         hardware=describe_hardware(),
-        extra={"base_model": base_model_id(config), **(extra or {})},
+        extra={
+            "base_model": base_model_id(config),
+            "comparison": compare(before, after),
+            **(extra or {}),
+        },
     )
 
 
@@ -156,6 +210,11 @@ def run_finetune(config: FinetuneConfig) -> dict[str, Any]:
     started = time.perf_counter()
     data = load_data(config)
     base, dims = load_base_model(config)
+    data.report.update(
+        count_truncated(
+            base, data, query_prompt=config.query_prompt, document_prompt=config.document_prompt
+        )
+    )
     logger.info("Evaluating the base model at dims %s", dims)
     before = evaluate(base, data, dims, config)
     del base
@@ -170,14 +229,22 @@ def run_finetune(config: FinetuneConfig) -> dict[str, Any]:
         after=after,
         data_summary=data.summary(),
         training=summary.as_dict(),
-        extra={**published, "total_seconds": round(time.perf_counter() - started, 1)},
+        extra={
+            **published,
+            "total_seconds": round(time.perf_counter() - started, 1),
+            "provenance": provenance(seed=config.seed, data=data),
+        },
     )
-    write_report(output, results)
+    write_per_query(output, {"base": before, "finetuned": after})
+    write_html(output, results)
+    write_report(output, results)  # results.json last
     logger.info(
-        "Wrote %s, %s and %s",
+        "Wrote %s, %s, %s, %s and %s",
         published["model_path"],
         output / "results.json",
         output / "evaluation.png",
+        output / "report.html",
+        output / "per_query.json",
     )
     return results
 
@@ -190,6 +257,11 @@ def run_evaluate(model_path: str, config: FinetuneConfig) -> dict[str, Any]:
         model_path, max_seq_length=config.max_seq_length, trust_remote_code=config.trust_remote_code
     )
     dims = resolve_dims(config.dims, embedding_dimension(model))
+    data.report.update(
+        count_truncated(
+            model, data, query_prompt=config.query_prompt, document_prompt=config.document_prompt
+        )
+    )
     evaluation = evaluate(model, data, dims, config)
     results = build_results(
         dims=dims,
@@ -197,7 +269,9 @@ def run_evaluate(model_path: str, config: FinetuneConfig) -> dict[str, Any]:
         data=data.summary(),
         training=None,
         hardware=describe_hardware(),
-        extra={"model_name": model_path},
+        extra={"model_name": model_path, "provenance": provenance(seed=config.seed, data=data)},
     )
-    write_report(output, results)
+    write_per_query(output, {"model": evaluation})
+    write_html(output, results)
+    write_report(output, results)  # results.json last
     return results

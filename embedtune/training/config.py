@@ -6,6 +6,8 @@ Values come from (later wins): these defaults, a YAML file (`--config`), command
 from __future__ import annotations
 
 import dataclasses
+import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +46,12 @@ class FinetuneConfig:
     # training
     loss: str = "mnrl"
     mini_batch_size: int = 16  # cached_mnrl only: memory knob, not a quality knob
+    # Hard negatives mined with the base model from the training documents (never test ones);
+    # skipped when the data brings its own negative column.
+    hard_negatives: bool = True
+    hard_negative_range_min: int = 0  # skip this many top-ranked non-positive documents
+    hard_negative_range_max: int = 30  # look no further down the ranking than this
+    hard_negative_relative_margin: float | None = 0.05  # keep only if sim < 95% of the positive's
     epochs: int = 1
     batch_size: int = 32
     gradient_accumulation_steps: int = 1
@@ -69,16 +77,56 @@ class FinetuneConfig:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.mini_batch_size < 1:
             raise ConfigError(f"mini_batch_size must be at least 1, got {self.mini_batch_size}")
+        if not 0 <= self.hard_negative_range_min < self.hard_negative_range_max:
+            raise ConfigError(
+                "hard-negative ranks need 0 <= hard_negative_range_min < hard_negative_range_max, "
+                f"got {self.hard_negative_range_min} and {self.hard_negative_range_max}"
+            )
+        margin = self.hard_negative_relative_margin
+        if margin is not None and not 0 <= margin < 1:
+            raise ConfigError(f"hard_negative_relative_margin must be in [0, 1), got {margin}")
         if not 0 < self.test_fraction < 1:
             raise ConfigError(f"test_fraction must be between 0 and 1, got {self.test_fraction}")
         if self.learning_rate <= 0:
             raise ConfigError(f"learning_rate must be positive, got {self.learning_rate}")
+        for name in ("max_train_pairs", "max_test_queries", "best_dim"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"{name} must be at least 1 (or unset), got {value}")
+        if self.eval_batch_size < 1:
+            raise ConfigError(f"eval_batch_size must be at least 1, got {self.eval_batch_size}")
+        if not 0 <= self.warmup_ratio < 1:
+            raise ConfigError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if self.dims is not None:
             validate_dims(self.dims, None)
+        if self.best_dim is not None and self.dims is not None and self.best_dim not in self.dims:
+            raise ConfigError(f"best_dim {self.best_dim} is not one of the dims {self.dims}")
+        _check_output(Path(self.output))
 
     def public_dict(self) -> dict[str, Any]:
-        """Settings as recorded in results and metadata (no secrets live here)."""
-        return dataclasses.asdict(self)
+        """Settings as recorded in results and metadata; secret-looking `extra` values masked."""
+        values = dataclasses.asdict(self)
+        values["extra"] = {
+            key: "***" if _SECRET_KEY.search(key) and value else value
+            for key, value in self.extra.items()
+        }
+        return values
+
+
+_SECRET_KEY = re.compile(r"token|secret|password|api_?key|credential", re.IGNORECASE)
+
+
+def _check_output(output: Path) -> None:
+    """Refuse an output path that cannot be written, before hours of training, not after."""
+    if output.exists() and not output.is_dir():
+        raise ConfigError(f"--output {output} is a file; give a folder")
+    existing = output
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        raise ConfigError(f"--output {output}: {existing} is a file, not a folder")
+    if existing.is_dir() and not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"--output {output}: {existing} is not writable")
 
 
 def validate_dims(dims: list[int], model_dim: int | None) -> list[int]:

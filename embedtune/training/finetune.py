@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +12,7 @@ from pathlib import Path
 from datasets import Dataset
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.trainer import SentenceTransformerTrainer
+from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import get_last_checkpoint
 
 from embedtune.data.retrieval_data import DOCUMENT, NEGATIVE, QUERY, RetrievalData
@@ -30,6 +33,7 @@ class TrainingSummary:
     best_checkpoint: str | None
     best_metric: float | None
     epoch_metrics: list[dict[str, float]]
+    hard_negative_mining: dict | None = None  # the mining report, when negatives were mined
 
     def as_dict(self) -> dict:
         return self.__dict__.copy()
@@ -50,6 +54,32 @@ def prompts_for(config: FinetuneConfig) -> dict[str, str]:
         prompts[DOCUMENT] = config.document_prompt
         prompts[NEGATIVE] = config.document_prompt
     return prompts
+
+
+def _is_complete(checkpoint: Path) -> bool:
+    """The Trainer writes trainer_state.json last: a checkpoint without it was cut short."""
+    try:
+        json.loads((checkpoint / TRAINER_STATE_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return any(checkpoint.glob("*.safetensors")) or any(checkpoint.glob("*/*.safetensors"))
+
+
+def last_complete_checkpoint(checkpoint_dir: str | Path) -> str | None:
+    """The newest checkpoint that was written in full; checkpoints cut short by a kill are removed.
+
+    transformers' get_last_checkpoint only looks at folder names, so a run killed while saving
+    would resume from a half-written checkpoint and fail.
+    """
+    folder = Path(checkpoint_dir)
+    if not folder.is_dir():
+        return None
+    while (last := get_last_checkpoint(str(folder))) is not None:
+        if _is_complete(Path(last)):
+            return last
+        logger.warning("Removing incomplete checkpoint %s (the run stopped while saving it)", last)
+        shutil.rmtree(last)
+    return None
 
 
 def finetune(
@@ -88,10 +118,13 @@ def finetune(
     )
     resume_from = None
     if config.resume:
-        resume_from = (
-            get_last_checkpoint(str(checkpoint_dir)) if Path(checkpoint_dir).is_dir() else None
-        )
+        resume_from = last_complete_checkpoint(checkpoint_dir)
         logger.info("Resuming from %s", resume_from or "the start (no checkpoint found)")
+    elif Path(checkpoint_dir).is_dir() and get_last_checkpoint(str(checkpoint_dir)):
+        logger.warning(
+            "%s holds checkpoints of an earlier run; starting afresh (pass --resume to continue)",
+            checkpoint_dir,
+        )
     start = time.perf_counter()
     output = trainer.train(resume_from_checkpoint=resume_from)
     seconds = time.perf_counter() - start
