@@ -1,0 +1,229 @@
+"""(query, hard-negative query) pairs per chunk from an LLM, with distilabel.
+
+Each chunk is the anchor of distilabel's ``GenerateSentencePair(triplet=True, action="query")``:
+its ``positive`` (a query the chunk answers) becomes ``query`` and its ``negative`` (a
+similar-looking query the chunk does not answer) becomes ``negative_query``. Chunks whose
+output can't be parsed into two distinct one-line queries are dropped and counted.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from embedtune.errors import ConfigError, ServiceError
+from embedtune.synthetic.chunk import Chunk
+from embedtune.synthetic.llm import LlmSpec, build_llm, describe_llm, parse_llm_spec
+
+logger = logging.getLogger(__name__)
+
+TASK_NAME = "embedtune_generate_queries"
+MAX_QUERY_CHARS = 400
+
+# Appended to the context for local models (usually small): an example of the output format.
+# Large endpoint models follow distilabel's instructions without it.
+FORMAT_EXAMPLE = ("How do I reset my password?", "How do I reset my router?")
+FORMAT_HINT = (
+    "Write each sentence as a short question on one line, like:\n"
+    f"## Positive\n{FORMAT_EXAMPLE[0]}\n## Negative\n{FORMAT_EXAMPLE[1]}"
+)
+
+# Lenient fallback for outputs distilabel's `## Positive ... ## Negative` regex misses:
+# "Positive: ...", "**Negative query:** ...", "### Positive" on its own line, ...
+_LABEL = re.compile(
+    r"^[\s#*>_\-]*(positive|negative)(?:[ \t]+(?:sentence|query|question))?[ \t*_]*"
+    r"(?::[ \t*_]*(.*?))?[ \t*_]*$",
+    re.IGNORECASE,
+)
+_LEADING_JUNK = re.compile(r"^(?:[-*>•]+\s*|\d+[.)]\s+|(?:query|question|q)\s*:\s*)+", re.I)
+_QUOTES = "\"'`“”‘’"
+
+
+def generate_llm_examples(
+    chunks: Sequence[Chunk],
+    llm_spec: str | LlmSpec | Any,
+    *,
+    context: str = "",
+    batch_size: int = 8,
+    max_new_tokens: int = 256,
+    temperature: float | None = None,
+    hard_negative: bool = True,
+    format_hint: bool | None = None,
+) -> list[dict]:
+    """Generate a query and a hard-negative query for each chunk with an LLM.
+
+    Args:
+        chunks: the chunks to generate for (each is sent to the LLM: scan them for PII first).
+        llm_spec: ``openai:MODEL`` or ``hf:PATH_OR_ID[:GGUF_FILE]`` (see
+            :mod:`embedtune.synthetic.llm`), or an already built distilabel ``LLM``.
+        context: what the documents are about, e.g. "Internal runbooks of the payments
+            team"; passed to the prompt to steer the queries.
+        batch_size: chunks per LLM call (concurrent requests for endpoints).
+        max_new_tokens: the most tokens generated per chunk.
+        temperature: sampling temperature (default: 0.7 for endpoints, greedy locally).
+        hard_negative: ask for negatives that look like the query (else merely unrelated).
+        format_hint: add an example of the output format to the context; default: only for
+            local ``hf:`` models (small models need it, large ones don't).
+
+    Returns:
+        ``{"chunk_id", "query", "negative_query"}`` dicts, in chunk order, for the chunks
+        whose output could be parsed; the number dropped is logged as a warning.
+
+    Raises:
+        ConfigError: bad spec, missing packages or a model that can't be loaded.
+        ServiceError: the endpoint can't be reached or refuses the requests.
+    """
+    if batch_size < 1:
+        raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
+    if not chunks:
+        return []
+    if isinstance(llm_spec, (str, LlmSpec)):
+        spec = parse_llm_spec(llm_spec) if isinstance(llm_spec, str) else llm_spec
+        description = describe_llm(spec)
+        llm = build_llm(spec, max_new_tokens=max_new_tokens, temperature=temperature)
+        local = spec.backend == "hf"
+    else:
+        llm, description = llm_spec, f"{type(llm_spec).__name__} {llm_spec.model_name}"
+        local = False
+    if format_hint if format_hint is not None else local:
+        context = f"{context.strip()}\n\n{FORMAT_HINT}" if context.strip() else FORMAT_HINT
+
+    from distilabel.steps.tasks import GenerateSentencePair
+
+    with _quiet_standalone_step_warning():
+        task = GenerateSentencePair(
+            name=TASK_NAME,
+            triplet=True,
+            action="query",
+            hard_negative=hard_negative,
+            context=context,
+            llm=llm,
+            input_batch_size=batch_size,
+            add_raw_output=True,
+        )
+    logger.info("Generating queries for %d chunks with %s", len(chunks), description)
+    try:
+        task.load()
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"could not load the LLM ({description}): {_first_line(exc)}") from exc
+
+    examples: list[dict] = []
+    dropped = 0
+    try:
+        for start in range(0, len(chunks), batch_size):
+            batch = chunks[start : start + batch_size]
+            rows = _run_batch(task, batch, description)
+            for chunk, row in zip(batch, rows, strict=True):
+                pair = _pair_from_row(row)
+                if pair is None:
+                    dropped += 1
+                    continue
+                examples.append({"chunk_id": chunk.id, "query": pair[0], "negative_query": pair[1]})
+            logger.info("LLM queries: %d / %d chunks done", start + len(batch), len(chunks))
+    finally:
+        try:
+            task.unload()
+        except Exception:  # noqa: BLE001 - unloading is best effort
+            logger.debug("unloading the LLM failed", exc_info=True)
+
+    if dropped:
+        logger.warning(
+            "Dropped %d of %d chunks: the LLM output could not be parsed into a query and a "
+            "different negative query",
+            dropped,
+            len(chunks),
+        )
+    logger.info("LLM generated query pairs for %d of %d chunks", len(examples), len(chunks))
+    return examples
+
+
+def _run_batch(task: Any, batch: Sequence[Chunk], description: str) -> list[dict]:
+    inputs = [{"anchor": chunk.text} for chunk in batch]
+    try:
+        return next(task.process(inputs))
+    except Exception as exc:
+        if _is_openai_error(exc):
+            raise ServiceError(
+                f"the LLM endpoint failed ({description}): {type(exc).__name__}: {_first_line(exc)}"
+            ) from exc
+        raise
+
+
+def _is_openai_error(exc: BaseException) -> bool:
+    try:
+        import openai
+    except ImportError:
+        return False
+    return isinstance(exc, openai.OpenAIError)
+
+
+def _pair_from_row(row: dict) -> tuple[str, str] | None:
+    positive, negative = row.get("positive"), row.get("negative")
+    if not (positive and negative):
+        raw = (row.get("distilabel_metadata") or {}).get(f"raw_output_{TASK_NAME}")
+        positive, negative = parse_pair(raw) if isinstance(raw, str) else (None, None)
+    query, negative_query = clean_query(positive), clean_query(negative)
+    if not query or not negative_query or query.casefold() == negative_query.casefold():
+        return None
+    if query in FORMAT_EXAMPLE or negative_query in FORMAT_EXAMPLE:
+        return None  # the model copied the format example
+    return query, negative_query
+
+
+def parse_pair(raw: str) -> tuple[str | None, str | None]:
+    """Positive and negative from labelled sections of ``raw`` (lenient; None if missing)."""
+    found: dict[str, list[str]] = {}
+    current = None
+    for line in raw.splitlines():
+        m = _LABEL.match(line)
+        if m:
+            current = m.group(1).lower()
+            found.setdefault(current, [])
+            if m.group(2):
+                found[current].append(m.group(2))
+        elif current is not None and line.strip():
+            found[current].append(line)
+    return (
+        "\n".join(found["positive"]) if found.get("positive") else None,
+        "\n".join(found["negative"]) if found.get("negative") else None,
+    )
+
+
+def clean_query(text: str | None) -> str | None:
+    """The first non-empty line, without bullets, labels and quotes; None if unusable."""
+    if not text:
+        return None
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith(("```", "#")):
+            return None  # code or a stray heading instead of a query
+        line = _LEADING_JUNK.sub("", line).strip().strip("*_").strip().strip(_QUOTES).strip()
+        if line:
+            line = " ".join(line.split())
+            return line if 3 <= len(line) <= MAX_QUERY_CHARS else None
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+class _DropStandaloneWarning(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "hasn't received a pipeline" not in record.getMessage()
+
+
+@contextmanager
+def _quiet_standalone_step_warning() -> Iterator[None]:
+    """distilabel warns when a task is used without a Pipeline; using it standalone is meant."""
+    step_logger = logging.getLogger(f"distilabel.step.{TASK_NAME}")
+    flt = _DropStandaloneWarning()
+    step_logger.addFilter(flt)
+    try:
+        yield
+    finally:
+        step_logger.removeFilter(flt)
