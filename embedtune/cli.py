@@ -31,10 +31,17 @@ def _add_data_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--max-test-queries", type=int, help="evaluate on a seeded subset")
 
 
+def _dims_flag(text: str) -> list[int]:
+    try:
+        return parse_dims(text)
+    except EmbedtuneError as err:  # argparse reports it with the usage line, exit code 2
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def _add_common_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="YAML", help="settings file (flags win)")
     parser.add_argument(
-        "--dims", type=parse_dims, help="Matryoshka dims, largest first: 384,256,128,64"
+        "--dims", type=_dims_flag, help="Matryoshka dims, largest first: 384,256,128,64"
     )
     parser.add_argument("--max-seq-length", type=int)
     parser.add_argument("--output", metavar="DIR", help="output folder (outputs/embedtune)")

@@ -7,13 +7,14 @@ Train pairs touching a test document or repeating a test query are dropped (no l
 from __future__ import annotations
 
 import csv
+import io
 import logging
 from pathlib import Path
 
 from datasets import Dataset
 
 from embedtune.data.retrieval_data import DOCUMENT, QUERY, RetrievalData
-from embedtune.data.table_files import read_rows
+from embedtune.data.table_files import decode_file, read_rows
 from embedtune.errors import DataError
 
 logger = logging.getLogger(__name__)
@@ -44,26 +45,28 @@ def _qrels(path: Path) -> list[tuple[str, str]]:
     if not path.is_file():
         return []
     pairs = []
-    with path.open(encoding="utf-8") as handle:
-        for line_number, row in enumerate(csv.reader(handle, delimiter="\t"), start=1):
-            if not row or (line_number == 1 and row[0] == "query-id"):
-                continue
-            if len(row) < 2:
-                raise DataError(
-                    "expected query-id<TAB>corpus-id[<TAB>score]", path=str(path), row=line_number
-                )
-            score = row[2] if len(row) > 2 else "1"
-            try:
-                relevant = float(score) > 0
-            except ValueError:
-                raise DataError(
-                    f"score {score!r} is not a number",
-                    path=str(path),
-                    row=line_number,
-                    column="score",
-                ) from None
-            if relevant:
-                pairs.append((row[0], row[1]))
+    text = decode_file(path)  # DataError for unreadable or non-UTF-8 files
+    for line_number, row in enumerate(
+        csv.reader(io.StringIO(text, newline=""), delimiter="\t"), start=1
+    ):
+        if not row or (line_number == 1 and row[0] == "query-id"):
+            continue
+        if len(row) < 2:
+            raise DataError(
+                "expected query-id<TAB>corpus-id[<TAB>score]", path=str(path), row=line_number
+            )
+        score = row[2] if len(row) > 2 else "1"
+        try:
+            relevant = float(score) > 0
+        except ValueError:
+            raise DataError(
+                f"score {score!r} is not a number",
+                path=str(path),
+                row=line_number,
+                column="score",
+            ) from None
+        if relevant:
+            pairs.append((row[0], row[1]))
     return pairs
 
 

@@ -49,6 +49,16 @@ def _rows_from_dataset(ds: Dataset | DatasetDict, split: str | None, source: str
     return ds
 
 
+def _looks_local(source: str) -> bool:
+    """A missing path that cannot be a hub id (owner/name[:split]): report it as missing."""
+    hub_id = source.partition(":")[0]
+    return (
+        source.startswith(("/", ".", "~", "\\"))
+        or hub_id.count("/") > 1
+        or Path(hub_id).parent.is_dir()
+    )
+
+
 def _load_raw(source: str) -> tuple[list[str], list[dict] | Dataset, str]:
     """(columns, rows, display name) of a non-BEIR source."""
     if source.startswith("argilla:"):
@@ -80,8 +90,21 @@ def _load_raw(source: str) -> tuple[list[str], list[dict] | Dataset, str]:
                 "`save_to_disk` dataset",
                 path=str(path),
             )
-        ds = _rows_from_dataset(load_from_disk(str(path)), None, str(path))
+        try:
+            loaded = load_from_disk(str(path))
+        except Exception as err:  # corrupt or partial save_to_disk folder
+            raise DataError(
+                f"cannot load the `save_to_disk` dataset: {type(err).__name__}: {err}",
+                path=str(path),
+            ) from None
+        ds = _rows_from_dataset(loaded, None, str(path))
         return ds.column_names, ds, str(path)
+    if _looks_local(source):
+        raise DataError(
+            "no such file or folder",
+            path=source,
+            hint="check the path; a Hugging Face dataset id looks like owner/name[:split]",
+        )
     if "/" in source or ":" in source:
         from datasets import load_dataset
 

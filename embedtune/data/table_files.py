@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
+import sys
 from pathlib import Path
 
 from embedtune.errors import DataError
@@ -11,8 +13,16 @@ from embedtune.errors import DataError
 SUPPORTED_SUFFIXES = (".json", ".jsonl", ".csv", ".parquet")
 
 
-def _decode(path: Path) -> str:
-    raw = path.read_bytes()
+def decode_file(path: Path) -> str:
+    """The text of a UTF-8 file, or a DataError saying where it is not."""
+    try:
+        raw = path.read_bytes()
+    except OSError as err:  # a folder, no permission, an I/O error
+        raise DataError(
+            f"cannot read: {err.strerror or err}",
+            path=str(path),
+            hint="check the path and its permissions",
+        ) from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -26,7 +36,7 @@ def _decode(path: Path) -> str:
 
 
 def _read_json(path: Path) -> list[dict]:
-    text = _decode(path)
+    text = decode_file(path)
     stripped = text.lstrip()
     if stripped.startswith("["):
         try:
@@ -37,15 +47,22 @@ def _read_json(path: Path) -> list[dict]:
         if bad is not None:
             raise DataError("expected a JSON object per row", path=str(path), row=bad + 1)
         return rows
-    # JSON lines (the usual layout of .json files written by `datasets`)
+    # JSON lines (the usual layout of .json files written by `datasets`). Split on "\n" only:
+    # str.splitlines would also split inside texts holding U+2028, U+0085 and friends, which
+    # JSON writers leave unescaped.
     rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
         except json.JSONDecodeError as err:
-            raise DataError(f"invalid JSON line: {err.msg}", path=str(path), row=number) from None
+            raise DataError(
+                f"invalid JSON line: {err.msg}",
+                path=str(path),
+                row=number,
+                hint="use JSON Lines (one object per line) or a JSON array of objects",
+            ) from None
         if not isinstance(row, dict):
             raise DataError("expected a JSON object on each line", path=str(path), row=number)
         rows.append(row)
@@ -53,13 +70,25 @@ def _read_json(path: Path) -> list[dict]:
 
 
 def _read_csv(path: Path) -> list[dict]:
-    text = _decode(path)
-    reader = csv.DictReader(text.splitlines())
+    text = decode_file(path)
+    # newline="" keeps line breaks inside quoted fields; long documents exceed csv's default
+    # 128 KiB field limit.
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     rows = []
-    for number, row in enumerate(reader, start=2):  # row 1 is the header
-        if None in row:
-            raise DataError("more fields than the header has columns", path=str(path), row=number)
-        rows.append(row)
+    number = 1
+    try:
+        for number, row in enumerate(reader, start=2):  # row 1 is the header
+            if None in row:
+                raise DataError(
+                    "more fields than the header has columns",
+                    path=str(path),
+                    row=number,
+                    hint="quote fields that contain commas",
+                )
+            rows.append(row)
+    except csv.Error as err:
+        raise DataError(f"invalid CSV: {err}", path=str(path), row=number + 1) from None
     return rows
 
 

@@ -1,0 +1,93 @@
+"""What a result was produced from: package versions, seed, a fingerprint of the data, git commit.
+
+Written to results.json as "provenance", so two results can be told apart (or shown to match).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from embedtune.data.retrieval_data import RetrievalData
+
+PACKAGES = (
+    "embedtune",
+    "torch",
+    "transformers",
+    "sentence-transformers",
+    "datasets",
+    "accelerate",
+    "zenml",
+)
+
+
+def package_versions(packages: tuple[str, ...] = PACKAGES) -> dict[str, str | None]:
+    versions: dict[str, str | None] = {}
+    for name in packages:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def _git(args: list[str], cwd: Path) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def git_commit() -> dict[str, Any]:
+    """{"commit", "dirty"} of the git checkout embedtune runs from; Nones when not in one.
+
+    Only a repository whose top level holds this very `embedtune` package counts, so an
+    installed package inside some unrelated repository reports None.
+    """
+    package = Path(__file__).resolve().parents[1]
+    top = _git(["rev-parse", "--show-toplevel"], package)
+    if not top or Path(top).resolve() / "embedtune" != package:
+        return {"commit": None, "dirty": None}
+    commit = _git(["rev-parse", "HEAD"], package)
+    status = _git(["status", "--porcelain", "--untracked-files=no", "--", "embedtune"], package)
+    return {"commit": commit, "dirty": bool(status) if status is not None else None}
+
+
+def data_fingerprint(data: RetrievalData) -> str:
+    """sha256 over the training pairs, corpus, test queries and qrels, in a canonical order.
+
+    The same data gives the same fingerprint whatever the order rows were read in.
+    """
+    digest = hashlib.sha256()
+
+    def feed(kind: str, records: list) -> None:
+        digest.update(kind.encode())
+        for record in records:
+            digest.update(json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode())
+            digest.update(b"\n")
+
+    columns = sorted(data.train.column_names)
+    train = sorted(zip(*(data.train[c] for c in columns))) if len(data.train) else []
+    feed("train:" + ",".join(columns), [list(row) for row in train])
+    feed("corpus", sorted(data.corpus.items()))
+    feed("queries", sorted(data.queries.items()))
+    feed("qrels", sorted((q, sorted(docs)) for q, docs in data.relevant.items()))
+    return f"sha256:{digest.hexdigest()}"
+
+
+def provenance(*, seed: int, data: RetrievalData) -> dict[str, Any]:
+    git = git_commit()
+    return {
+        "seed": seed,
+        "data_fingerprint": data_fingerprint(data),
+        "git_commit": git["commit"],
+        "git_dirty": git["dirty"],
+        "packages": package_versions(),
+    }
