@@ -14,6 +14,9 @@ def configure_logging(verbose: bool = False) -> None:
         datefmt="%H:%M:%S",
     )
     logging.getLogger("embedtune").setLevel(logging.DEBUG if verbose else logging.INFO)
+    from embedtune.secrets import install_log_redaction
+
+    install_log_redaction()  # tokens never reach the terminal or a log file
     if not verbose:
         for name in ("datasets", "transformers", "sentence_transformers", "httpx", "urllib3"):
             logging.getLogger(name).setLevel(logging.WARNING)
