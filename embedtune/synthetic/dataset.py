@@ -38,12 +38,13 @@ def generated_features():
 
 
 def build_generated_dataset(chunks: Sequence[Chunk], examples: Sequence[Mapping]):
-    """One row per chunk that has a usable example, with :data:`GENERATED_COLUMNS`.
+    """One row per usable example, with :data:`GENERATED_COLUMNS`.
 
     ``examples`` are dicts with ``query`` and ``negative_query``. They are matched to chunks
-    by their ``chunk_id`` key when every example has one (chunks without an example are
-    left out), else by position (then there must be one example per chunk). Examples whose
-    query or negative query is empty are left out and counted in the log.
+    by their ``chunk_id`` key when every example has one (a chunk may have several examples,
+    or none: then it is left out), else by position (then there must be one example per
+    chunk). Rows follow chunk order. Examples whose query or negative query is empty, or that
+    repeat a (chunk, query) pair, are left out and counted in the log.
 
     Raises:
         DataError: examples can't be matched to chunks, or no usable example is left.
@@ -74,14 +75,15 @@ def build_generated_dataset(chunks: Sequence[Chunk], examples: Sequence[Mapping]
 
     rows: dict[str, list] = {name: [] for name in GENERATED_COLUMNS}
     unusable = 0
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for chunk, example in pairs:
         query = _clean(example.get("query"))
         negative = _clean(example.get("negative_query"))
-        if not query or not negative or chunk.id in seen:
+        key = (chunk.id, query.casefold())
+        if not query or not negative or key in seen:
             unusable += 1
             continue
-        seen.add(chunk.id)
+        seen.add(key)
         row = {
             "chunk_id": chunk.id,
             "document": chunk.text,

@@ -52,6 +52,20 @@ def test_build_matches_examples_by_chunk_id(chunks):
     assert ds.features["token_count"].dtype == "int64"
 
 
+def test_build_keeps_several_examples_per_chunk(chunks):
+    examples = [
+        *_examples(),
+        {"chunk_id": "c1", "query": "how do I install acme", "negative_query": "remove acme"},
+        {"chunk_id": "c1", "query": "Install ACME", "negative_query": "repeated query"},
+    ]
+    ds = build_generated_dataset(chunks, examples)
+    assert list(zip(ds["chunk_id"], ds["query"], strict=True)) == [
+        ("c1", "install acme"),
+        ("c1", "how do I install acme"),
+        ("c3", "how to restore?"),
+    ]
+
+
 def test_build_by_position_needs_one_example_per_chunk(chunks):
     examples = [{"query": f"q{i}", "negative_query": f"n{i}"} for i in range(3)]
     ds = build_generated_dataset(chunks, examples)
