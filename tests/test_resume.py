@@ -1,0 +1,113 @@
+"""A run killed with SIGKILL leaves no complete-looking outputs, and `--resume` finishes it with
+the optimizer step count of an uninterrupted run."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from embedtune.training.finetune import last_complete_checkpoint
+
+EPOCHS, BATCH = 4, 8
+
+
+def _checkpoint(folder: Path, step: int, *, complete: bool) -> Path:
+    path = folder / f"checkpoint-{step}"
+    path.mkdir(parents=True)
+    (path / "model.safetensors").write_bytes(b"weights")
+    if complete:
+        (path / "trainer_state.json").write_text(json.dumps({"global_step": step}))
+    return path
+
+
+def test_last_complete_checkpoint_skips_and_removes_cut_short_ones(tmp_path):
+    assert last_complete_checkpoint(tmp_path / "none") is None
+    good = _checkpoint(tmp_path, 3, complete=True)
+    cut = _checkpoint(tmp_path, 6, complete=False)  # killed before trainer_state.json
+    torn = _checkpoint(tmp_path, 9, complete=True)
+    (torn / "trainer_state.json").write_text('{"global_step": 9, "log_hi')  # killed mid-write
+    assert last_complete_checkpoint(tmp_path) == str(good)
+    assert not cut.exists() and not torn.exists() and good.exists()
+
+
+def _pairs(n: int) -> str:
+    return "".join(
+        json.dumps(
+            {
+                "query": f"how do I configure option {i}?",
+                "document": f"Option {i} is configured in settings file {i}, section s{i}.",
+            }
+        )
+        + "\n"
+        for i in range(n)
+    )
+
+
+def _complete_checkpoints(folder: Path) -> list[Path]:
+    found = []
+    for state in folder.glob("checkpoint-*/trainer_state.json"):
+        try:
+            json.loads(state.read_text())
+        except (OSError, ValueError):
+            continue  # still being written
+        found.append(state.parent)
+    return found
+
+
+@pytest.mark.slow
+def test_kill_9_then_resume_finishes_with_the_same_step_count(tmp_path):
+    data = tmp_path / "pairs.jsonl"
+    data.write_text(_pairs(30))
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("hard_negatives: false\n")  # fewer moving parts; same resume path
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "embedtune.cli", "finetune", "--config", str(settings)]
+    command += ["--data", str(data), "--output", str(out), "--test-fraction", "0.2"]
+    command += ["--max-seq-length", "32", "--epochs", str(EPOCHS), "--batch-size", str(BATCH)]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+
+    log = (tmp_path / "first.log").open("w")
+    process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=log, stderr=log)
+    deadline = time.monotonic() + 600
+    try:
+        while not _complete_checkpoints(out / "checkpoints"):
+            assert process.poll() is None, (
+                "the run ended before its first checkpoint: " + (tmp_path / "first.log").read_text()
+            )
+            assert time.monotonic() < deadline, "no checkpoint within 10 minutes"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait()
+        log.close()
+    assert process.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    assert not (out / "model").exists(), "a killed run left model/"
+    assert not (out / "results.json").exists(), "a killed run left results.json"
+    killed_at = max(int(p.name.split("-")[1]) for p in _complete_checkpoints(out / "checkpoints"))
+
+    resumed = subprocess.run(
+        [*command, "--resume"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600
+    )
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "Resuming from" in resumed.stderr and "checkpoint-" in resumed.stderr
+
+    results = json.loads((out / "results.json").read_text())
+    train_pairs = results["data"]["train_pairs"]
+    expected_steps = EPOCHS * math.ceil(train_pairs / BATCH)  # what an uninterrupted run takes
+    assert killed_at < expected_steps
+    assert results["training"]["optimizer_steps"] == expected_steps
+    assert results["training"]["resume"] is True
+    # every epoch was evaluated once: the ones before the kill (restored from the checkpoint's
+    # state) and the ones after
+    epochs = [round(m["epoch"]) for m in results["training"]["epoch_metrics"]]
+    assert epochs == list(range(1, EPOCHS + 1))
+    assert (out / "model" / "model.safetensors").is_file()
