@@ -1,0 +1,62 @@
+"""One end-to-end run of the ZenML pipeline on a tiny subset, through a real local ZenML store."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import ZENML_QA, shared
+
+
+@pytest.mark.slow
+def test_finetune_embeddings_pipeline_end_to_end(tmp_path):
+    from zenml.client import Client
+
+    from embedtune.pipelines.finetune_embeddings import MODEL_NAME, run_pipeline
+    from embedtune.training.config import load_config
+
+    config = load_config(
+        data=str(shared(ZENML_QA / "pairs.jsonl")),
+        max_seq_length=32,
+        max_train_pairs=32,
+        batch_size=16,
+        dims=[384, 128],
+        output=str(tmp_path / "out"),
+    )
+    results = run_pipeline(config)
+    assert results["dims"] == [384, 128]
+    assert (
+        json.loads((tmp_path / "out" / "results.json").read_text())["finetuned"]
+        == results["finetuned"]
+    )
+    assert (tmp_path / "out" / "model" / "model.safetensors").is_file()
+    assert (tmp_path / "out" / "evaluation.png").is_file()
+
+    client = Client()
+    run = client.get_pipeline("finetune_embeddings").last_run
+    assert run.status == "completed"
+    assert set(run.steps) >= {
+        "load_and_split_data",
+        "evaluate_base_model",
+        "finetune_model",
+        "evaluate_finetuned_model",
+        "save_model",
+        "visualize_evaluation",
+    }
+    # The model is stored as a safetensors folder, not a pickle.
+    model_artifact = run.steps["finetune_model"].outputs["finetuned_model"][0]
+    files = {p.name for p in __import__("pathlib").Path(model_artifact.uri).rglob("*")}
+    assert "model.safetensors" in files and not any(f.endswith((".pkl", ".pickle")) for f in files)
+
+    version = client.get_model_version(MODEL_NAME)
+    metadata = version.run_metadata
+    assert {"training_parameters", "hardware", "base_evaluation", "finetuned_evaluation"} <= set(
+        metadata
+    )
+    assert metadata["training_parameters"]["max_seq_length"] == 32
+    artifact_names = set(version.data_artifacts) | set(version.model_artifacts)
+    assert {"train_pairs", "test_set", "finetuned_model", "evaluation_report"} <= artifact_names
+    # The reloaded model artifact is a working SentenceTransformer.
+    reloaded = model_artifact.load()
+    assert reloaded.encode(["hello"]).shape == (1, 384)
