@@ -86,7 +86,47 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="evaluate one model on held-out queries")
     _add_common_flags(evaluate)
     evaluate.add_argument("--model", required=True, metavar="ID_OR_PATH")
+
+    generate = commands.add_parser(
+        "generate", help="make (query, document, negative query) examples from documents"
+    )
+    generate.add_argument("--docs", nargs="+", required=True, metavar="DIR_OR_FILE")
+    generate.add_argument("--output", required=True, metavar="DIR")
+    generate.add_argument(
+        "--llm", metavar="SPEC", help="openai:MODEL or hf:PATH_OR_ID[:GGUF] (default: offline)"
+    )
+    generate.add_argument("--context", default="", help="what the documents are about")
+    generate.add_argument("--max-tokens", type=int, default=256, help="chunk size in tokens")
+    generate.add_argument("--overlap-tokens", type=int, default=32)
+    generate.add_argument("--drop-pii", action="store_true", help="drop chunks with PII/secrets")
+    generate.add_argument("--push-to-hub", metavar="REPO")
+    generate.add_argument("--argilla", metavar="DATASET", help="push for review to Argilla")
+    generate.add_argument("--pipeline", action="store_true", help="run as a ZenML pipeline")
+    generate.add_argument("--seed", type=int, default=42)
+    generate.add_argument("-v", "--verbose", action="store_true")
     return parser
+
+
+def _run_generate(args: argparse.Namespace) -> dict:
+    from embedtune.synthetic.generate import GenerateConfig, run_generate
+
+    config = GenerateConfig(
+        docs=list(args.docs),
+        output=args.output,
+        llm=args.llm,
+        context=args.context,
+        max_tokens=args.max_tokens,
+        overlap_tokens=args.overlap_tokens,
+        drop_pii=args.drop_pii,
+        push_to_hub=args.push_to_hub,
+        argilla_dataset=args.argilla,
+        seed=args.seed,
+    )
+    if args.pipeline:
+        from embedtune.pipelines.generate_synthetic_data import run_generate_pipeline
+
+        return run_generate_pipeline(config)
+    return run_generate(config)
 
 
 _NOT_SETTINGS = {"command", "config", "verbose", "pipeline", "model"}
@@ -102,6 +142,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.verbose)
     try:
+        if args.command == "generate":
+            print(json.dumps(_run_generate(args), indent=1, default=str))
+            return 0
         config = _config_from(args)
         if args.command == "finetune":
             if args.pipeline:

@@ -90,7 +90,7 @@ def record_to_pair(record: Any) -> dict[str, str] | None:
         "query": edited_query or query,
         "document": _text(fields.get(S.FIELD_DOCUMENT)),
         "negative_query": edited_negative or negative,
-        "chunk_id": _text(record.id),
+        "chunk_id": _text(record.id).split(S.RECORD_ID_SEPARATOR)[0],
         "section": _text(metadata.get(S.META_SECTION)),
         "source": _text(metadata.get(S.META_SOURCE)),
     }

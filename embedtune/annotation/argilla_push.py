@@ -86,18 +86,32 @@ def _check_columns(dataset: datasets.Dataset) -> None:
             hint="push a dataset made by `embedtune generate` (columns chunk_id, document, query, "
             "negative_query, source, section, token_count)",
         )
-    ids = dataset["chunk_id"]
-    seen: set[str] = set()
-    for row, chunk_id in enumerate(ids):
+    for row, chunk_id in enumerate(dataset["chunk_id"]):
         if not _text(chunk_id):
             raise DataError("empty chunk_id", row=row, column="chunk_id")
-        if chunk_id in seen:
+        if S.RECORD_ID_SEPARATOR in str(chunk_id):
             raise DataError(
-                f"duplicate chunk_id {chunk_id!r}: record ids must be unique",
+                f"chunk_id {chunk_id!r} contains {S.RECORD_ID_SEPARATOR!r}",
                 row=row,
                 column="chunk_id",
             )
-        seen.add(chunk_id)
+
+
+def record_ids(chunk_ids: list[str]) -> list[str]:
+    """One record per example: the chunk id, suffixed ~2, ~3, ... for a chunk's later examples.
+
+    Stable for the same dataset, so pushing again updates records instead of duplicating them.
+    """
+    seen: dict[str, int] = {}
+    ids = []
+    for chunk_id in map(str, chunk_ids):
+        seen[chunk_id] = seen.get(chunk_id, 0) + 1
+        ids.append(
+            chunk_id
+            if seen[chunk_id] == 1
+            else f"{chunk_id}{S.RECORD_ID_SEPARATOR}{seen[chunk_id]}"
+        )
+    return ids
 
 
 def build_records(dataset: datasets.Dataset, embeddings: dict[str, np.ndarray]) -> list:
@@ -107,6 +121,7 @@ def build_records(dataset: datasets.Dataset, embeddings: dict[str, np.ndarray]) 
     doc, pos, neg = embeddings["document"], embeddings["query"], embeddings["negative_query"]
     sim_pn, sim_cp, sim_cn = _similarity(pos, neg), _similarity(doc, pos), _similarity(doc, neg)
     records = []
+    ids = record_ids(dataset["chunk_id"])
     for i, row in enumerate(dataset):
         query = _text(row.get("query"))
         negative = _text(row.get("negative_query"))
@@ -140,7 +155,7 @@ def build_records(dataset: datasets.Dataset, embeddings: dict[str, np.ndarray]) 
             vectors[S.VECTOR_DOCUMENT] = [float(x) for x in doc[i]]
         records.append(
             rg.Record(
-                id=str(row["chunk_id"]),
+                id=ids[i],
                 fields=fields,
                 metadata=metadata,
                 vectors=vectors,

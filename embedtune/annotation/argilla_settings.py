@@ -58,6 +58,10 @@ Then submit. Only submitted records are used for training; discarded ones are le
 """
 
 
+# Record id = chunk id, then ~2, ~3... for further examples of the same chunk.
+RECORD_ID_SEPARATOR = "~"
+
+
 def build_settings(dimensions: int) -> rg.Settings:
     """The Argilla dataset settings for a review dataset whose vectors have ``dimensions``."""
     import argilla as rg
