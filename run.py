@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.embeddings:
         parser.error("nothing to do: pass --embeddings")
-    configure_logging()
+    configure_logging(zenml=True)
     try:
         from embedtune.pipelines.finetune_embeddings import run_pipeline
         from embedtune.training.config import load_config

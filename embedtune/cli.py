@@ -140,7 +140,7 @@ def _config_from(args: argparse.Namespace):
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    configure_logging(args.verbose)
+    configure_logging(args.verbose, zenml=bool(getattr(args, "pipeline", False)))
     try:
         if args.command == "generate":
             print(json.dumps(_run_generate(args), indent=1, default=str))

@@ -55,6 +55,7 @@ def build_training_arguments(
         seed=config.seed,
         data_seed=config.seed,
         dataloader_drop_last=False,
+        dataloader_pin_memory=cuda,
         prompts=prompts or None,
         **precision_flags(),
     )
