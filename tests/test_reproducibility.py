@@ -1,0 +1,152 @@
+"""Same seed, data and settings on CPU give identical metrics; results.json says what produced
+them ("provenance": package versions, seed, data fingerprint, git commit)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from datasets import Dataset
+
+from embedtune.data.retrieval_data import RetrievalData
+from embedtune.reporting import provenance as prov
+from embedtune.training.config import default_base_model, load_config
+from embedtune.workflow import run_evaluate, run_finetune
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+ZENML_QA = REPO_ROOT.parent / "shared" / "data" / "zenml_rag_test" / "pairs.jsonl"
+
+
+def _data(train_rows, relevant=None) -> RetrievalData:
+    return RetrievalData(
+        train=Dataset.from_list(train_rows),
+        queries={"q1": "what is x?", "q2": "what is y?"},
+        corpus={"d1": "x is a letter", "d2": "y is a letter", "d3": "z too"},
+        relevant=relevant or {"q1": {"d1"}, "q2": {"d2", "d3"}},
+    )
+
+
+ROWS = [{"query": f"q{i}", "document": f"document {i}"} for i in range(5)]
+
+
+def test_fingerprint_is_canonical_and_sensitive():
+    base = prov.data_fingerprint(_data(ROWS))
+    assert base.startswith("sha256:") and len(base) == len("sha256:") + 64
+    assert prov.data_fingerprint(_data(list(reversed(ROWS)))) == base  # row order: same data
+    assert prov.data_fingerprint(_data(ROWS, {"q2": {"d3", "d2"}, "q1": {"d1"}})) == base
+    changed = [*ROWS[:-1], {"query": "q4", "document": "document 4 "}]
+    assert prov.data_fingerprint(_data(changed)) != base
+    assert prov.data_fingerprint(_data(ROWS, {"q1": {"d1"}, "q2": {"d2"}})) != base
+
+
+def test_package_versions_and_git_commit(monkeypatch):
+    versions = prov.package_versions()
+    for name in ("torch", "transformers", "sentence-transformers", "datasets", "embedtune"):
+        assert versions[name], name
+    assert "zenml" in versions
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    git = prov.git_commit()
+    if head:
+        assert git["commit"] == head and isinstance(git["dirty"], bool)
+    monkeypatch.setattr(prov, "_git", lambda args, cwd: None)  # not a checkout, or no git
+    assert prov.git_commit() == {"commit": None, "dirty": None}
+
+
+def _tiny_pairs(path: Path, n: int = 24) -> Path:
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "query": f"where is setting {i} described?",
+                    "document": f"Setting {i} is described in chapter {i % 7}, page {10 + i}.",
+                }
+            )
+            + "\n"
+            for i in range(n)
+        )
+    )
+    return path
+
+
+def _quality(epoch_metrics: list[dict]) -> list[dict]:
+    """Per-epoch metrics without the timings (eval_runtime, samples per second)."""
+    timing = ("runtime", "per_second")
+    return [{k: v for k, v in m.items() if not k.endswith(timing)} for m in epoch_metrics]
+
+
+def _differences(a, b, path: str = "") -> list[str]:
+    """Paths at which two JSON values differ (a readable assertion message)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [
+            d
+            for k in sorted(set(a) | set(b))
+            for d in _differences(a.get(k), b.get(k), f"{path}.{k}")
+        ]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b)) for d in _differences(x, y, f"{path}[{i}]")]
+    return [] if a == b else [f"{path}: {a!r} != {b!r}"]
+
+
+def _stable(provenance: dict) -> dict:
+    return {k: v for k, v in provenance.items() if not k.startswith("git_")}
+
+
+def _metrics(results: dict) -> dict:
+    keys = ("base", "finetuned", "model", "comparison")
+    return {k: results[k] for k in keys if k in results}
+
+
+def test_evaluate_twice_gives_identical_results(tmp_path):
+    data = _tiny_pairs(tmp_path / "pairs.jsonl")
+    runs = []
+    for name in ("a", "b"):
+        config = load_config(data=str(data), output=str(tmp_path / name), max_seq_length=32)
+        runs.append(run_evaluate(default_base_model(), config))
+    assert not _differences(_metrics(runs[0]), _metrics(runs[1]))
+    assert _stable(runs[0]["provenance"]) == _stable(runs[1]["provenance"])
+    assert runs[0]["provenance"]["seed"] == 42
+    saved = json.loads((tmp_path / "a" / "results.json").read_text())
+    assert saved["provenance"]["data_fingerprint"] == runs[0]["provenance"]["data_fingerprint"]
+
+
+@pytest.mark.slow
+def test_two_training_runs_with_the_same_seed_are_identical(tmp_path):
+    if not ZENML_QA.is_file():
+        pytest.skip(f"shared data not found at {ZENML_QA}")
+    data = tmp_path / "pairs.jsonl"  # real texts, so the metrics are not all 1.0
+    data.write_text("".join(ZENML_QA.read_text(encoding="utf-8").splitlines(True)[:32]))
+    saved = []
+    for name in ("a", "b"):
+        config = load_config(
+            data=str(data),
+            output=str(tmp_path / name),
+            max_seq_length=32,
+            epochs=1,
+            batch_size=8,
+            seed=7,
+        )
+        run_finetune(config)
+        saved.append(json.loads((tmp_path / name / "results.json").read_text()))
+    a, b = saved
+    assert not _differences(_metrics(a), _metrics(b))  # exact: every metric at every dim
+    assert _quality(a["training"]["epoch_metrics"]) == _quality(b["training"]["epoch_metrics"])
+    assert a["training"]["optimizer_steps"] == b["training"]["optimizer_steps"]
+    assert a["data"] == b["data"]
+    # (the git commit may move between the runs: other work is committed meanwhile)
+    assert _stable(a["provenance"]) == _stable(b["provenance"])
+    provenance = a["provenance"]
+    assert provenance["seed"] == 7
+    assert provenance["data_fingerprint"].startswith("sha256:")
+    assert set(provenance["packages"]) >= {
+        "torch",
+        "transformers",
+        "sentence-transformers",
+        "datasets",
+        "zenml",
+        "embedtune",
+    }
+    assert "git_commit" in provenance
