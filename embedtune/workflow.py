@@ -252,7 +252,7 @@ def run_finetune(config: FinetuneConfig) -> dict[str, Any]:
 def run_evaluate(model_path: str, config: FinetuneConfig) -> dict[str, Any]:
     """Evaluate one model on the held-out part of the data; same results shape, one model."""
     output = Path(config.output)
-    data = load_data(config)
+    data = load_retrieval_data(dataclasses.replace(data_options(config), require_train=False))
     model = load_model(
         model_path, max_seq_length=config.max_seq_length, trust_remote_code=config.trust_remote_code
     )

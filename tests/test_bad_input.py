@@ -349,8 +349,12 @@ def test_beir_test_qrels_all_absent(tmp_path, capsys):
 
 def test_beir_without_train_qrels(tmp_path):
     folder = beir_folder(tmp_path / "beir", ["q0\td0\t1\n"], None)
-    with pytest.raises(DataError, match="no train qrels"):
+    with pytest.raises(DataError, match="no train qrels") as info:
         load_beir(folder)
+    assert "embedtune evaluate" in str(info.value)
+    # ...which is what `embedtune evaluate` accepts: a test-only folder
+    data = load(folder, require_train=False)
+    assert len(data.train) == 0 and data.relevant == {"q0": {"d0"}}
 
 
 def test_beir_non_utf8_qrels(tmp_path):

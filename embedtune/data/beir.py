@@ -70,7 +70,8 @@ def _qrels(path: Path) -> list[tuple[str, str]]:
     return pairs
 
 
-def load_beir(folder: str | Path) -> RetrievalData:
+def load_beir(folder: str | Path, *, require_train: bool = True) -> RetrievalData:
+    """`require_train=False` (evaluation only) accepts a folder without train qrels."""
     folder = Path(folder)
     corpus = _texts(folder / "corpus.jsonl", with_title=True)
     queries = _texts(folder / "queries.jsonl", with_title=False)
@@ -82,7 +83,7 @@ def load_beir(folder: str | Path) -> RetrievalData:
         raise DataError(
             "no test qrels", path=str(test_file), hint="a BEIR folder needs qrels/test.tsv"
         )
-    if not train_qrels:
+    if not train_qrels and require_train:
         raise DataError(
             "no train qrels: nothing to train on",
             path=str(folder / "qrels" / "train.tsv"),
@@ -118,7 +119,7 @@ def load_beir(folder: str | Path) -> RetrievalData:
             logger.warning("%s: %s: %d", folder, reason.replace("_", " "), count)
     if not relevant:
         raise DataError("no test query has a relevant document in the corpus", path=str(test_file))
-    if not rows[QUERY]:
+    if not rows[QUERY] and require_train:
         raise DataError("no usable training pairs", path=str(folder / "qrels" / "train.tsv"))
     test_queries = {qid: queries[qid] for qid in relevant}
     return RetrievalData(Dataset.from_dict(rows), test_queries, corpus, relevant, report)

@@ -36,6 +36,7 @@ class DataOptions:
     seed: int = 42
     max_train_pairs: int | None = None  # seeded subset of the training pairs (quick runs)
     max_test_queries: int | None = None  # seeded subset of the test queries (quick runs)
+    require_train: bool = True  # False for evaluation only: a test-only BEIR folder is fine
 
 
 def _rows_from_dataset(ds: Dataset | DatasetDict, split: str | None, source: str) -> Dataset:
@@ -184,7 +185,7 @@ def load_retrieval_data(options: DataOptions) -> RetrievalData:
         and is_beir_folder(Path(source))
     ):
         logger.info("Loading BEIR folder %s", source)
-        return _subset(load_beir(source), options)
+        return _subset(load_beir(source, require_train=options.require_train), options)
     pairs, _, report = load_pairs(options)
     data = split_by_document(
         pairs, test_fraction=options.test_fraction, seed=options.seed, source=source or "default"

@@ -56,7 +56,7 @@ def git_commit() -> dict[str, Any]:
     if not top or Path(top).resolve() / "embedtune" != package:
         return {"commit": None, "dirty": None}
     commit = _git(["rev-parse", "HEAD"], package)
-    status = _git(["status", "--porcelain", "--untracked-files=no", "--", "embedtune"], package)
+    status = _git(["status", "--porcelain", "--untracked-files=no", "--", "."], package)
     return {"commit": commit, "dirty": bool(status) if status is not None else None}
 
 
