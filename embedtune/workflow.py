@@ -94,6 +94,10 @@ def train(
 ) -> tuple[SentenceTransformer, TrainingSummary]:
     """A fresh copy of the base model, finetuned; checkpoints go to OUTPUT/checkpoints."""
     model, _ = load_base_model(config)
+    card = model.model_card_data
+    card.model_name = f"{Path(base_model_id(config)).name} finetuned for retrieval with embedtune"
+    card.tags = [*card.tags, "embedtune", "matryoshka", "retrieval"]
+    card.local_files_only = True  # the card must not reach out to the Hub
     if config.query_prompt or config.document_prompt:
         # Stored with the model, so `encode_query`/`encode_document` apply them for users.
         model.prompts = {
