@@ -17,6 +17,9 @@ def configure_logging(verbose: bool = False, *, zenml: bool = False) -> None:
             datefmt="%H:%M:%S",
         )
     logging.getLogger("embedtune").setLevel(logging.DEBUG if verbose else logging.INFO)
+    from embedtune.secrets import install_log_redaction
+
+    install_log_redaction()  # tokens never reach the terminal or a log file (ZenML's too)
     if not verbose:
         for name in ("datasets", "transformers", "sentence_transformers", "httpx", "urllib3"):
             logging.getLogger(name).setLevel(logging.WARNING)

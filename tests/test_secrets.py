@@ -130,3 +130,16 @@ def test_finetune_with_tokens_and_failed_push_leaks_nothing(tmp_path):
     assert any(p.name == "training_args.bin" for p in files)  # and the pickled checkpoint args
     for path in files:
         assert_clean(path.read_bytes(), str(path.relative_to(out)))
+
+
+def test_cli_logging_setup_installs_the_redaction(monkeypatch):
+    from embedtune.logging_setup import configure_logging
+
+    root = logging.getLogger()
+    handler = logging.StreamHandler()
+    root.addHandler(handler)
+    try:
+        configure_logging()
+        assert any(isinstance(f, secrets.RedactingFilter) for f in handler.filters)
+    finally:
+        root.removeHandler(handler)
