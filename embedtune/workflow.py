@@ -172,6 +172,26 @@ def write_html(output: str | Path, results: dict[str, Any]) -> Path:
     return write_html_report(results, Path(output) / "report.html")
 
 
+def write_outputs(
+    output: str | Path, results: dict[str, Any], evaluations: dict[str, RetrievalEvaluation]
+) -> None:
+    """per_query.json, report.html, evaluation.png, then results.json (last: marks a finished run)."""
+    write_per_query(output, evaluations)
+    write_html(output, results)
+    write_report(output, results)
+
+
+def count_truncation(
+    model: SentenceTransformer, data: RetrievalData, config: FinetuneConfig
+) -> None:
+    """Add truncated_queries/truncated_documents (texts over max_seq_length) to data.report."""
+    data.report.update(
+        count_truncated(
+            model, data, query_prompt=config.query_prompt, document_prompt=config.document_prompt
+        )
+    )
+
+
 def finetune_results(
     config: FinetuneConfig,
     *,
@@ -214,11 +234,7 @@ def run_finetune(config: FinetuneConfig) -> dict[str, Any]:
     started = time.perf_counter()
     data = load_data(config)
     base, dims = load_base_model(config)
-    data.report.update(
-        count_truncated(
-            base, data, query_prompt=config.query_prompt, document_prompt=config.document_prompt
-        )
-    )
+    count_truncation(base, data, config)
     logger.info("Evaluating the base model at dims %s", dims)
     before = evaluate(base, data, dims, config)
     del base
@@ -239,9 +255,7 @@ def run_finetune(config: FinetuneConfig) -> dict[str, Any]:
             "provenance": provenance(seed=config.seed, data=data),
         },
     )
-    write_per_query(output, {"base": before, "finetuned": after})
-    write_html(output, results)
-    write_report(output, results)  # results.json last
+    write_outputs(output, results, {"base": before, "finetuned": after})
     logger.info(
         "Wrote %s, %s, %s, %s and %s",
         published["model_path"],
@@ -261,11 +275,7 @@ def run_evaluate(model_path: str, config: FinetuneConfig) -> dict[str, Any]:
         model_path, max_seq_length=config.max_seq_length, trust_remote_code=config.trust_remote_code
     )
     dims = resolve_dims(config.dims, embedding_dimension(model))
-    data.report.update(
-        count_truncated(
-            model, data, query_prompt=config.query_prompt, document_prompt=config.document_prompt
-        )
-    )
+    count_truncation(model, data, config)
     evaluation = evaluate(model, data, dims, config)
     results = build_results(
         dims=dims,
@@ -275,7 +285,5 @@ def run_evaluate(model_path: str, config: FinetuneConfig) -> dict[str, Any]:
         hardware=describe_hardware(),
         extra={"model_name": model_path, "provenance": provenance(seed=config.seed, data=data)},
     )
-    write_per_query(output, {"model": evaluation})
-    write_html(output, results)
-    write_report(output, results)  # results.json last
+    write_outputs(output, results, {"model": evaluation})
     return results

@@ -32,6 +32,12 @@ def test_finetune_embeddings_pipeline_end_to_end(tmp_path):
     )
     assert (tmp_path / "out" / "model" / "model.safetensors").is_file()
     assert (tmp_path / "out" / "evaluation.png").is_file()
+    # The pipeline writes the same outputs as the CLI path.
+    assert (tmp_path / "out" / "report.html").read_text().startswith("<!")
+    per_query = json.loads((tmp_path / "out" / "per_query.json").read_text())
+    assert set(per_query["models"]) == {"base", "finetuned"}
+    assert {"comparison", "provenance", "hardware", "training"} <= set(results)
+    assert "truncated_documents" in results["data"]
 
     client = Client()
     run = client.get_pipeline("finetune_embeddings").last_run

@@ -11,13 +11,15 @@ from zenml.integrations.huggingface.materializers.huggingface_datasets_materiali
 )
 
 from embedtune.training.config import FinetuneConfig
-from embedtune.workflow import load_data
+from embedtune.workflow import count_truncation, load_base_model, load_data
 
 
 @step(output_materializers={"train_pairs": HFDatasetMaterializer})
 def load_and_split_data(
     config: dict[str, Any],
 ) -> tuple[Annotated[Dataset, "train_pairs"], Annotated[dict, "test_set"]]:
-    data = load_data(FinetuneConfig(**config))
+    settings = FinetuneConfig(**config)
+    data = load_data(settings)
+    count_truncation(load_base_model(settings)[0], data, settings)
     log_metadata(metadata={"data": data.summary()}, infer_model=True)
     return data.train, data.test_set()

@@ -9,21 +9,13 @@ from datasets import Dataset
 from sentence_transformers import SentenceTransformer
 from zenml import log_metadata, step
 
+from embedtune.data.retrieval_data import RetrievalData
 from embedtune.evaluation.retrieval import RetrievalEvaluation
 from embedtune.materializers.report_materializer import EvaluationReport
+from embedtune.reporting.html_report import render_html_report
+from embedtune.reporting.provenance import provenance
 from embedtune.training.config import FinetuneConfig
-from embedtune.workflow import finetune_results, publish_model, write_report
-
-
-def _report_html(results: dict[str, Any], chart_path: Path) -> str:
-    try:
-        from embedtune.reporting.html_report import render_html_report
-    except ImportError:  # the full report lands with the significance work
-        import base64
-
-        chart = base64.b64encode(Path(chart_path).read_bytes()).decode()
-        return f'<html><body><img src="data:image/png;base64,{chart}"></body></html>'
-    return render_html_report(results)
+from embedtune.workflow import finetune_results, publish_model, write_outputs
 
 
 @step
@@ -44,28 +36,24 @@ def visualize_evaluation(
     config: dict[str, Any],
 ) -> Annotated[EvaluationReport, "evaluation_report"]:
     settings = FinetuneConfig(**config)
-    before = RetrievalEvaluation.from_dict(base_evaluation)
-    after = RetrievalEvaluation.from_dict(finetuned_evaluation)
-    data_summary = {
-        "train_pairs": len(train_pairs),
-        "test_queries": len(test_set["queries"]),
-        "corpus": len(test_set["corpus"]),
-        **test_set.get("report", {}),
+    data = RetrievalData.from_parts(train_pairs, test_set)
+    evaluations = {
+        "base": RetrievalEvaluation.from_dict(base_evaluation),
+        "finetuned": RetrievalEvaluation.from_dict(finetuned_evaluation),
     }
     results = finetune_results(
         settings,
-        dims=before.dims,
-        before=before,
-        after=after,
-        data_summary=data_summary,
+        dims=evaluations["base"].dims,
+        before=evaluations["base"],
+        after=evaluations["finetuned"],
+        data_summary=data.summary(),
         training=training_summary,
-        extra=published_model,
+        extra={**published_model, "provenance": provenance(seed=settings.seed, data=data)},
     )
-    results_path, chart_path = write_report(settings.output, results)
+    write_outputs(settings.output, results, evaluations)
     log_metadata(
-        metadata={"results": {k: results[k] for k in ("base", "finetuned", "data")}},
+        metadata={"results": {k: results[k] for k in ("base", "finetuned", "comparison", "data")}},
         infer_model=True,
     )
-    return EvaluationReport(
-        results, Path(chart_path).read_bytes(), _report_html(results, chart_path)
-    )
+    chart = (Path(settings.output) / "evaluation.png").read_bytes()
+    return EvaluationReport(results, chart, render_html_report(results))
