@@ -40,7 +40,12 @@ RECIPES: dict[str, dict[str, Any]] = {
 def parse_value(text: str) -> Any:
     import yaml
 
-    return yaml.safe_load(text)
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return yaml.safe_load(text)  # true/false/null/strings
 
 
 def parse_variant(text: str) -> tuple[str, dict[str, Any]]:

@@ -116,7 +116,7 @@ model.max_seq_length = max_seq_length
 loss = MatryoshkaLoss(model, MultipleNegativesRankingLoss(model), matryoshka_dims=dims)
 args = SentenceTransformerTrainingArguments(
     output_dir=output_dir, num_train_epochs=1, per_device_train_batch_size=batch_size,
-    learning_rate=2e-5, warmup_steps=0.1, lr_scheduler_type="cosine", weight_decay=0.01,
+    learning_rate=learning_rate, warmup_steps=0.1, lr_scheduler_type="cosine", weight_decay=0.01,
     batch_sampler=BatchSamplers.NO_DUPLICATES, save_strategy="no", report_to="none",
     logging_steps=10, seed=42, data_seed=42,
 )
@@ -136,7 +136,7 @@ def run_bare(data, args, workdir: str) -> dict:
         SentenceTransformerTrainingArguments,
     )
 
-    from embedtune.training.config import default_base_model
+    from embedtune.training.config import FinetuneConfig, default_base_model
 
     namespace = {
         "SentenceTransformer": SentenceTransformer,
@@ -150,6 +150,7 @@ def run_bare(data, args, workdir: str) -> dict:
         "dims": DIMS,
         "output_dir": workdir,
         "batch_size": args.batch_size,
+        "learning_rate": FinetuneConfig().learning_rate,
         "train": data.train.select_columns(["query", "document"]),
     }
     exec(BARE_SCRIPT, namespace)
