@@ -39,7 +39,7 @@ class FinetuneConfig:
     # model
     base_model: str | None = None  # None: the offline all-MiniLM-L6-v2
     dims: list[int] | None = None  # None: full dimension, then 256, 128, 64 below it
-    max_seq_length: int = 128
+    max_seq_length: int | None = None  # None: the model's own (256 for all-MiniLM-L6-v2)
     query_prompt: str | None = None
     document_prompt: str | None = None
     trust_remote_code: bool = False
@@ -74,7 +74,7 @@ class FinetuneConfig:
         if self.loss not in LOSSES:
             raise ConfigError(f"loss must be one of {LOSSES}, got {self.loss!r}")
         for name in ("epochs", "batch_size", "gradient_accumulation_steps", "max_seq_length"):
-            if getattr(self, name) < 1:
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.mini_batch_size < 1:
             raise ConfigError(f"mini_batch_size must be at least 1, got {self.mini_batch_size}")
