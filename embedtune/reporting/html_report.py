@@ -55,7 +55,7 @@ def _e(value: Any) -> str:
 
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
-        return f"{value:.4g}" if abs(value) < 1e-3 or abs(value) >= 1e4 else f"{value:.4f}"
+        return f"{value:.4g}"
     if value is None:
         return "—"
     return str(value)
