@@ -20,7 +20,9 @@ from transformers import set_seed
 
 from embedtune.data.retrieval_data import NEGATIVE, RetrievalData
 from embedtune.data.sources import DataOptions, load_retrieval_data
+from embedtune.data.split import split_by_document
 from embedtune.data.truncation import count_truncated
+from embedtune.errors import DataError
 from embedtune.evaluation.bootstrap import (
     compare_tables,
     describe_comparison,
@@ -89,6 +91,39 @@ def evaluate(
     )
 
 
+def model_selection_split(
+    data: RetrievalData, config: FinetuneConfig
+) -> tuple[RetrievalData, dict[str, Any]]:
+    """The data the trainer sees: training pairs and the queries that pick the best epoch.
+
+    With one epoch there is nothing to pick, and the per-epoch evaluation may report on the test
+    queries. With several, the best epoch is picked on a validation split carved out of the
+    training pairs (by document), so the test queries never influence the final model.
+    """
+    if config.epochs == 1:
+        return data, {"best_epoch_chosen_on": "only one epoch", "train_pairs": len(data.train)}
+    try:
+        validation = split_by_document(
+            data.train,
+            test_fraction=config.test_fraction,
+            seed=config.seed,
+            source="training pairs",
+        )
+    except DataError as err:
+        logger.warning(
+            "No validation split (%s): the best epoch is chosen on the test queries", err
+        )
+        return data, {"best_epoch_chosen_on": "test queries", "train_pairs": len(data.train)}
+    logger.info(
+        "Best epoch chosen on %d validation queries held out from training", len(validation.queries)
+    )
+    return validation, {
+        "best_epoch_chosen_on": "validation queries",
+        "validation_queries": len(validation.queries),
+        "train_pairs": len(validation.train),
+    }
+
+
 def train(
     config: FinetuneConfig, data: RetrievalData, dims: list[int], output: str | Path
 ) -> tuple[SentenceTransformer, TrainingSummary]:
@@ -105,6 +140,7 @@ def train(
             **({"query": config.query_prompt} if config.query_prompt else {}),
             **({"document": config.document_prompt} if config.document_prompt else {}),
         }
+    data, selection = model_selection_split(data, config)
     mining = None
     if config.hard_negatives and NEGATIVE in data.train.column_names:
         logger.info("The data has its own negatives: hard-negative mining skipped")
@@ -128,6 +164,7 @@ def train(
         guide, _ = load_base_model(config)
     summary = finetune(model, data, config, dims, Path(output) / "checkpoints", guide=guide)
     summary.hard_negative_mining = mining
+    summary.model_selection = selection
     logger.info(
         "Trained %d steps in %.0fs (%.2f samples/s)",
         summary.optimizer_steps,

@@ -101,7 +101,9 @@ def test_kill_9_then_resume_finishes_with_the_same_step_count(tmp_path):
     assert "Resuming from" in resumed.stderr and "checkpoint-" in resumed.stderr
 
     results = json.loads((out / "results.json").read_text())
-    train_pairs = results["data"]["train_pairs"]
+    train_pairs = results["training"]["model_selection"][
+        "train_pairs"
+    ]  # after the validation split
     expected_steps = EPOCHS * math.ceil(train_pairs / BATCH)  # what an uninterrupted run takes
     assert killed_at < expected_steps
     assert results["training"]["optimizer_steps"] == expected_steps

@@ -57,3 +57,18 @@ def test_legal_beir_folder_trains_on_train_qrels_only():
     _assert_no_leak(data)
     assert len(data.queries) == 665 and len(data.corpus) == 2316
     assert len(data.train) > 5700
+
+
+def test_best_epoch_is_chosen_on_validation_queries_not_test_queries():
+    from embedtune.training.config import load_config
+    from embedtune.workflow import model_selection_split
+
+    data = load_retrieval_data(DataOptions())
+    one_epoch, info = model_selection_split(data, load_config(epochs=1))
+    assert one_epoch is data and info["best_epoch_chosen_on"] == "only one epoch"
+
+    selection, info = model_selection_split(data, load_config(epochs=3))
+    assert info["best_epoch_chosen_on"] == "validation queries"
+    assert not set(selection.queries.values()) & set(data.queries.values())
+    _assert_no_leak(selection)  # validation documents are not trained on either
+    assert info["train_pairs"] == len(selection.train) < len(data.train)

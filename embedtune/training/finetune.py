@@ -34,6 +34,7 @@ class TrainingSummary:
     best_metric: float | None
     epoch_metrics: list[dict[str, float]]
     hard_negative_mining: dict | None = None  # the mining report, when negatives were mined
+    model_selection: dict | None = None  # which queries picked the best epoch, pairs trained on
 
     def as_dict(self) -> dict:
         return self.__dict__.copy()
