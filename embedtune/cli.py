@@ -74,6 +74,19 @@ def build_parser() -> argparse.ArgumentParser:
     finetune.add_argument("--learning-rate", type=float)
     finetune.add_argument("--loss", choices=["mnrl", "cached_mnrl", "gist"])
     finetune.add_argument("--mini-batch-size", type=int, help="cached_mnrl memory knob")
+    finetune.add_argument(
+        "--hard-negatives",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="mine one hard negative per pair with the base model (on by default)",
+    )
+    finetune.add_argument("--hard-negative-range-min", type=int, help="skip the top N ranks (0)")
+    finetune.add_argument("--hard-negative-range-max", type=int, help="look at most N deep (30)")
+    finetune.add_argument(
+        "--hard-negative-relative-margin",
+        type=float,
+        help="keep a negative only if its similarity is below (1 - margin) x the positive's (0.05)",
+    )
     finetune.add_argument("--best-dim", type=int, help="dim whose nDCG@10 picks the best epoch")
     finetune.add_argument("--push-to-hub", metavar="REPO", help="push the model (token: HF_TOKEN)")
     finetune.add_argument(
