@@ -85,3 +85,19 @@ def write_result(name: str, payload: dict[str, Any]) -> Path:
     path.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
     say(f"wrote {path.relative_to(REPO)}")
     return path
+
+
+def print_ndcg_tables(
+    dims: list[int], ndcg: dict[str, dict[str, float]], comparisons: dict[str, dict[str, Any]]
+) -> None:
+    """nDCG@10 per recipe and dim, then each comparison's gain with its 95% interval."""
+    print(f"{'nDCG@10':<14}" + "".join(f"{d:>10}" for d in dims))
+    for name, values in ndcg.items():
+        print(f"{name:<14}" + "".join(f"{values[str(d)]:>10.4f}" for d in dims))
+    for label, comparison in comparisons.items():
+        print(f"\n{label}: gain [95% interval]")
+        for d in dims:
+            entry = comparison[str(d)]
+            low, high = entry["ci95"]
+            mark = " *" if entry["significant"] else ""
+            print(f"  {d:>4} dims {entry['ndcg@10_delta']:+.4f} [{low:+.4f}, {high:+.4f}]{mark}")

@@ -14,7 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
-from common import say, write_result
+from common import print_ndcg_tables, say, write_result
 
 
 def main() -> None:
@@ -58,16 +58,7 @@ def main() -> None:
         comparisons[f"{candidate}_vs_{base}"] = compare_tables(
             table, base=base, candidate=candidate
         )
-    print(f"{'nDCG@10':<14}" + "".join(f"{d:>10}" for d in dims))
-    for name, values in means.items():
-        print(f"{name:<14}" + "".join(f"{values[str(d)]:>10.4f}" for d in dims))
-    for label, comparison in comparisons.items():
-        print(f"\n{label}: gain [95% interval]")
-        for d in dims:
-            entry = comparison[str(d)]
-            low, high = entry["ci95"]
-            mark = " *" if entry["significant"] else ""
-            print(f"  {d:>4} dims {entry['ndcg@10_delta']:+.4f} [{low:+.4f}, {high:+.4f}]{mark}")
+    print_ndcg_tables(dims, means, comparisons)
     write_result(
         args.name,
         {"runs": args.run, "dims": dims, "ndcg@10": means, "comparisons": comparisons},

@@ -23,7 +23,7 @@ import tempfile
 import time
 from typing import Any
 
-from common import LEGAL, load, quiet, say, write_result
+from common import LEGAL, load, print_ndcg_tables, quiet, say, write_result
 
 RECIPES: dict[str, dict[str, Any]] = {
     "reference": {
@@ -125,19 +125,7 @@ def main() -> None:
                 )
         if final:
             print()
-            print(f"{'nDCG@10':<14}" + "".join(f"{d:>10}" for d in dims))
-            for name, values in ndcg.items():
-                print(f"{name:<14}" + "".join(f"{values[str(d)]:>10.4f}" for d in dims))
-            for label, comparison in comparisons.items():
-                print(f"\n{label}: gain [95% interval]")
-                for d in dims:
-                    entry = comparison[str(d)]
-                    low, high = entry["ci95"]
-                    mark = " *" if entry["significant"] else ""
-                    print(
-                        f"  {d:>4} dims {entry['ndcg@10_delta']:+.4f} "
-                        f"[{low:+.4f}, {high:+.4f}]{mark}"
-                    )
+            print_ndcg_tables(dims, ndcg, comparisons)
             print("\ntargets:", targets)
             loads["end"] = load()
         write_result(
