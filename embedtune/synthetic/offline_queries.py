@@ -46,8 +46,11 @@ def _idf(chunks: list[Chunk]) -> dict[str, float]:
     return {w: math.log((n + 1) / (c + 0.5)) for w, c in df.items()}
 
 
-def _keyword_query(text: str, idf: dict[str, float], rng: random.Random) -> tuple[str, set[str]]:
-    """The top-IDF words of the chunk's most informative sentence, in reading order."""
+def _keyword_queries(
+    text: str, idf: dict[str, float], rng: random.Random, count: int
+) -> list[tuple[str, set[str]]]:
+    """Keyword queries from the chunk's `count` most informative sentences: each is the top-IDF
+    words of one sentence, in reading order. The first is the chunk's main query."""
     sentences = [s for s in _SENTENCE.split(text) if len(s.split()) >= 5] or [text]
 
     def informativeness(sentence: str) -> float:
@@ -55,11 +58,17 @@ def _keyword_query(text: str, idf: dict[str, float], rng: random.Random) -> tupl
         return sum(sorted((idf.get(w, 0.0) for w in words), reverse=True)[:KEYWORDS_PER_QUERY])
 
     ranked = sorted(sentences, key=informativeness, reverse=True)
-    # Usually the best sentence; sometimes the runner-up, so queries are not all alike.
-    sentence = ranked[1] if len(ranked) > 1 and rng.random() < 0.3 else ranked[0]
-    words = list(dict.fromkeys(_content_words(sentence)))
-    top = set(sorted(words, key=lambda w: idf.get(w, 0.0), reverse=True)[:KEYWORDS_PER_QUERY])
-    return " ".join(w for w in words if w in top), top
+    if len(ranked) > 1 and rng.random() < 0.3:
+        # Sometimes lead with the runner-up, so the main queries are not all alike.
+        ranked[0], ranked[1] = ranked[1], ranked[0]
+    queries: list[tuple[str, set[str]]] = []
+    for sentence in ranked[:count]:
+        words = list(dict.fromkeys(_content_words(sentence)))
+        top = set(sorted(words, key=lambda w: idf.get(w, 0.0), reverse=True)[:KEYWORDS_PER_QUERY])
+        query = " ".join(w for w in words if w in top)
+        if query and query not in (q for q, _ in queries):
+            queries.append((query, top))
+    return queries or [("", set())]
 
 
 def _heading_question(section: str) -> str | None:
@@ -69,8 +78,11 @@ def _heading_question(section: str) -> str | None:
     return f"What does the documentation say about {title}?"
 
 
-def generate_offline_examples(chunks: list[Chunk], seed: int = 42) -> list[dict]:
-    """One keyword query per chunk, plus one heading question per section (on its first chunk).
+def generate_offline_examples(
+    chunks: list[Chunk], seed: int = 42, queries_per_chunk: int = 2
+) -> list[dict]:
+    """Up to `queries_per_chunk` keyword queries per chunk (from different sentences), plus one
+    heading question per section (on its first chunk).
 
     Returns dicts with chunk_id, query and negative_query (a query of a similar chunk from another
     section, which this chunk does not answer).
@@ -79,7 +91,8 @@ def generate_offline_examples(chunks: list[Chunk], seed: int = 42) -> list[dict]
         return []
     rng = random.Random(seed)
     idf = _idf(chunks)
-    keyword = [_keyword_query(c.text, idf, rng) for c in chunks]
+    all_keywords = [_keyword_queries(c.text, idf, rng, queries_per_chunk) for c in chunks]
+    keyword = [queries[0] for queries in all_keywords]  # main query: indexed for negatives
 
     index: dict[str, list[int]] = defaultdict(list)
     for i, (_, terms) in enumerate(keyword):
@@ -105,10 +118,9 @@ def generate_offline_examples(chunks: list[Chunk], seed: int = 42) -> list[dict]
     seen_sections: set[tuple[str, str]] = set()
     for i, chunk in enumerate(chunks):
         negative = negative_for(i)
-        if keyword[i][0]:
-            examples.append(
-                {"chunk_id": chunk.id, "query": keyword[i][0], "negative_query": negative}
-            )
+        for query, _ in all_keywords[i]:
+            if query:
+                examples.append({"chunk_id": chunk.id, "query": query, "negative_query": negative})
         key = (chunk.source, chunk.section)
         if key not in seen_sections:
             seen_sections.add(key)
