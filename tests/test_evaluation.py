@@ -78,3 +78,19 @@ def test_query_metrics_by_hand():
     assert scores["ndcg@10"] == pytest.approx(
         (1 / 1.5849625007211563 + 1 / 2.321928094887362) / ideal
     )
+
+
+def test_ranking_in_query_blocks_matches_one_block():
+    import torch
+
+    from embedtune.evaluation.retrieval import rank_documents
+
+    generator = torch.Generator().manual_seed(0)
+    queries, corpus = (
+        torch.randn(50, 16, generator=generator),
+        torch.randn(300, 16, generator=generator),
+    )
+    ids = [f"d{i}" for i in range(300)]
+    assert rank_documents(queries, corpus, ids, 8, query_block=7) == rank_documents(
+        queries, corpus, ids, 8
+    )

@@ -81,20 +81,25 @@ def rank_documents(
     corpus_ids: list[str],
     dim: int,
     top_k: int = MAX_K,
+    query_block: int = 256,
 ) -> list[list[str]]:
-    """Top-k document ids per query by cosine similarity of the first `dim` components."""
+    """Top-k document ids per query by cosine similarity of the first `dim` components.
+
+    Queries are scored in blocks, so memory stays at query_block x corpus scores.
+    """
     q = torch.nn.functional.normalize(query_embeddings[:, :dim].float(), dim=-1)
     c = torch.nn.functional.normalize(corpus_embeddings[:, :dim].float(), dim=-1)
-    scores = (q @ c.T).cpu().numpy()
-    k = min(top_k, scores.shape[1])
+    k = min(top_k, c.shape[0])
     id_rank = np.argsort(np.argsort(np.array(corpus_ids, dtype=object)))  # rank of each id
     ranked: list[list[str]] = []
-    for row in scores:
-        candidates = np.argpartition(-row, k - 1)[:k]
-        threshold = row[candidates].min()
-        candidates = np.flatnonzero(row >= threshold)  # keep every tie at the cut-off
-        order = np.lexsort((id_rank[candidates], -row[candidates]))[:k]
-        ranked.append([corpus_ids[i] for i in candidates[order]])
+    for start in range(0, q.shape[0], query_block):
+        scores = (q[start : start + query_block] @ c.T).cpu().numpy()
+        for row in scores:
+            candidates = np.argpartition(-row, k - 1)[:k]
+            threshold = row[candidates].min()
+            candidates = np.flatnonzero(row >= threshold)  # keep every tie at the cut-off
+            order = np.lexsort((id_rank[candidates], -row[candidates]))[:k]
+            ranked.append([corpus_ids[i] for i in candidates[order]])
     return ranked
 
 
