@@ -86,9 +86,10 @@ def test_generate_review_and_finetune_on_reviewed_records(
             json={"values": {k: {"value": v} for k, v in values.items()}, "status": "submitted"},
         )
 
+    # Tiny settings, but no max_train_pairs: every reviewed pair must reach the pipeline.
     config = tmp_path / "tiny.yaml"
     config.write_text(
-        "max_seq_length: 32\nbatch_size: 16\nmax_train_pairs: 48\ndims: [384, 64]\nhard_negatives: false\n"
+        "max_seq_length: 32\nbatch_size: 16\ndims: [384, 64]\nhard_negatives: false\n"
     )
     import run
 
