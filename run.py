@@ -35,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--config", default=DEFAULT_CONFIG, help="settings YAML")
     parser.add_argument("--output", help="output folder (overrides the config)")
+    parser.add_argument(
+        "--resume", action="store_true", default=None, help="continue from the last checkpoint"
+    )
     args = parser.parse_args(argv)
     if not args.embeddings:
         parser.error("nothing to do: pass --embeddings")
@@ -44,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         from embedtune.training.config import load_config
 
         data = f"argilla:{args.argilla_dataset}" if args.argilla else None
-        config = load_config(args.config, data=data, output=args.output)
+        config = load_config(args.config, data=data, output=args.output, resume=args.resume)
         results = run_pipeline(config)
     except EmbedtuneError as err:
         print(f"run.py: error: {err}", file=sys.stderr)
