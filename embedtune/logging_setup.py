@@ -10,7 +10,9 @@ import warnings
 def configure_logging(verbose: bool = False, *, zenml: bool = False) -> None:
     """`zenml=True` when a ZenML pipeline runs: ZenML's console handler already prints
     (and stores) every record, so adding ours would print each line twice."""
-    if not zenml:
+    if zenml:
+        import zenml as _zenml  # noqa: F401  (its import installs ZenML's handlers: filter those too)
+    else:
         logging.basicConfig(
             level=logging.WARNING,
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",

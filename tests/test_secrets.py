@@ -143,3 +143,13 @@ def test_cli_logging_setup_installs_the_redaction(monkeypatch):
         assert any(isinstance(f, secrets.RedactingFilter) for f in handler.filters)
     finally:
         root.removeHandler(handler)
+
+
+def test_pipeline_logging_setup_redacts_zenml_handlers():
+    from embedtune.logging_setup import configure_logging
+
+    configure_logging(zenml=True)  # run.py's set-up: ZenML's own console handlers
+    zenml_handlers = [h for h in logging.getLogger().handlers if "ZenML" in type(h).__name__]
+    assert zenml_handlers
+    for handler in zenml_handlers:
+        assert any(isinstance(f, secrets.RedactingFilter) for f in handler.filters)
