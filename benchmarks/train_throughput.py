@@ -51,6 +51,17 @@ class LoopTimer:
         return self.end - self.start
 
 
+def _throughput(n: int, loop_seconds: float, total_seconds: float, reported: float) -> dict:
+    """Samples/s over the training loop alone and over the whole call."""
+    return {
+        "loop_s": round(loop_seconds, 2),
+        "loop_samples_per_s": round(n / loop_seconds, 3),
+        "total_s": round(total_seconds, 2),
+        "total_samples_per_s": round(n / total_seconds, 3),
+        "trainer_reported_samples_per_s": reported,
+    }
+
+
 def pairs_data(source: str, n: int, seed: int = 42):
     from embedtune.data.beir import load_beir
 
@@ -99,14 +110,7 @@ def run_pipeline(data, args, workdir: str) -> dict:
         total = time.perf_counter() - t
     finally:
         finetune_module.SentenceTransformerTrainer = real_trainer
-    n = len(data.train)
-    return {
-        "loop_s": round(timer.seconds, 2),
-        "loop_samples_per_s": round(n / timer.seconds, 3),
-        "total_s": round(total, 2),
-        "total_samples_per_s": round(n / total, 3),
-        "trainer_reported_samples_per_s": summary.samples_per_second,
-    }
+    return _throughput(len(data.train), timer.seconds, total, summary.samples_per_second)
 
 
 BARE_SCRIPT = """
@@ -160,14 +164,8 @@ def run_bare(data, args, workdir: str) -> dict:
     t = time.perf_counter()
     output = trainer.train()
     total = time.perf_counter() - t
-    n = len(data.train)
-    return {
-        "loop_s": round(timer.seconds, 2),
-        "loop_samples_per_s": round(n / timer.seconds, 3),
-        "total_s": round(total, 2),
-        "total_samples_per_s": round(n / total, 3),
-        "trainer_reported_samples_per_s": round(output.metrics["train_samples_per_second"], 3),
-    }
+    reported = round(output.metrics["train_samples_per_second"], 3)
+    return _throughput(len(data.train), timer.seconds, total, reported)
 
 
 def memory_child(loss_name: str, args) -> None:
