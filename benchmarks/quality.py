@@ -6,7 +6,8 @@ chunks. nDCG@10 per Matryoshka dimension, with paired-bootstrap 95% intervals of
 
 Recipes (1 epoch each, same data, seed, sequence length, lr schedule):
 - reference: ZenML llm-complete-guide's settings: batch 4 x gradient accumulation 16, MNRL,
-  no negatives (MNRL sees 3 in-batch negatives per query; accumulation adds none).
+  no negatives (MNRL sees 3 in-batch negatives per query; accumulation adds none), lr 2e-5
+  (pinned: embedtune's default lr is no longer the reference's).
 - ours: FinetuneConfig defaults (what `embedtune finetune` runs).
 - ours_no_hn: the defaults without hard-negative mining (ablation).
 More with --variant NAME:key=value,key=value (FinetuneConfig fields on top of the defaults).
@@ -29,6 +30,7 @@ RECIPES: dict[str, dict[str, Any]] = {
     "reference": {
         "batch_size": 4,
         "gradient_accumulation_steps": 16,
+        "learning_rate": 2e-5,
         "loss": "mnrl",
         "hard_negatives": False,
     },
