@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(zenml=True)
     try:
         from embedtune.pipelines.finetune_embeddings import run_pipeline
-        from embedtune.training.config import load_config
+        from embedtune.config import load_config
 
         data = f"argilla:{args.argilla_dataset}" if args.argilla else None
         config = load_config(args.config, data=data, output=args.output, resume=args.resume)

@@ -72,7 +72,7 @@ def main() -> None:
     quiet()
 
     from embedtune.evaluation.bootstrap import compare_tables, per_query_table
-    from embedtune.training.config import load_config
+    from embedtune.config import load_config
     from embedtune.workflow import evaluate, load_base_model, load_data, train
 
     recipes = {name: RECIPES[name] for name in filter(None, args.recipes.split(","))}

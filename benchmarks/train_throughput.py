@@ -74,7 +74,7 @@ def run_pipeline(data, args, workdir: str) -> dict:
     """embedtune.training.finetune with hard negatives off (the same pairs as the bare script)."""
     from embedtune.data.retrieval_data import RetrievalData
     from embedtune.training import finetune as finetune_module
-    from embedtune.training.config import FinetuneConfig, default_base_model
+    from embedtune.config import FinetuneConfig, default_base_model
     from embedtune.training.model_loading import load_model
 
     timer = LoopTimer()
@@ -140,7 +140,7 @@ def run_bare(data, args, workdir: str) -> dict:
         SentenceTransformerTrainingArguments,
     )
 
-    from embedtune.training.config import FinetuneConfig, default_base_model
+    from embedtune.config import FinetuneConfig, default_base_model
 
     namespace = {
         "SentenceTransformer": SentenceTransformer,
@@ -175,7 +175,7 @@ def memory_child(loss_name: str, args) -> None:
     from sentence_transformers.sentence_transformer.trainer import SentenceTransformerTrainer
 
     from embedtune.training.arguments import build_training_arguments
-    from embedtune.training.config import FinetuneConfig, default_base_model
+    from embedtune.config import FinetuneConfig, default_base_model
     from embedtune.training.losses import build_loss
     from embedtune.training.model_loading import load_model
 

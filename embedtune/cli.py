@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from embedtune.errors import EmbedtuneError
 from embedtune.logging_setup import configure_logging
-from embedtune.training.config import load_config, parse_dims
+from embedtune.config import load_config, parse_dims
 
 logger = logging.getLogger("embedtune")
 

@@ -35,7 +35,7 @@ from embedtune.reporting.hardware import describe_hardware
 from embedtune.reporting.html_report import write_html_report
 from embedtune.reporting.provenance import provenance
 from embedtune.reporting.results import build_results, write_results
-from embedtune.training.config import FinetuneConfig, default_base_model, resolve_dims
+from embedtune.config import FinetuneConfig, resolve_dims
 from embedtune.training.finetune import TrainingSummary, finetune
 from embedtune.training.hard_negatives import add_hard_negatives
 from embedtune.training.model_loading import embedding_dimension, load_model
@@ -62,19 +62,14 @@ def load_data(config: FinetuneConfig) -> RetrievalData:
     return data
 
 
-def base_model_id(config: FinetuneConfig) -> str:
-    return config.base_model or default_base_model()
-
-
 def load_base_model(config: FinetuneConfig) -> tuple[SentenceTransformer, list[int]]:
     set_seed(config.seed)
     model = load_model(
-        base_model_id(config),
+        config.base_model,
         max_seq_length=config.max_seq_length,
         trust_remote_code=config.trust_remote_code,
     )
-    dims = resolve_dims(config.dims, embedding_dimension(model))
-    return model, dims
+    return model, list(config.dims)
 
 
 def evaluate(
@@ -130,7 +125,7 @@ def train(
     """A fresh copy of the base model, finetuned; checkpoints go to OUTPUT/checkpoints."""
     model, _ = load_base_model(config)
     card = model.model_card_data
-    card.model_name = f"{Path(base_model_id(config)).name} finetuned for retrieval with embedtune"
+    card.model_name = f"{Path(config.base_model).name} finetuned for retrieval with embedtune"
     card.tags = [*card.tags, "embedtune", "matryoshka", "retrieval"]
     card.local_files_only = True  # the card must not reach out to the Hub
     if config.query_prompt or config.document_prompt:
@@ -247,7 +242,7 @@ def finetune_results(
         training={**config.public_dict(), **training, "dims": dims},
         hardware=describe_hardware(),
         extra={
-            "base_model": base_model_id(config),
+            "base_model": config.base_model,
             "comparison": compare(before, after),
             **(extra or {}),
         },

@@ -29,7 +29,7 @@ def shared(path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def base_model_path() -> str:
-    from embedtune.training.config import default_base_model
+    from embedtune.config import default_base_model
 
     return default_base_model()
 

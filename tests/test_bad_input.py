@@ -17,7 +17,7 @@ from embedtune.cli import main
 from embedtune.data.beir import load_beir
 from embedtune.data.sources import DataOptions, load_retrieval_data
 from embedtune.errors import ConfigError, DataError
-from embedtune.training.config import load_config, resolve_dims, validate_dims
+from embedtune.config import load_config, resolve_dims, validate_dims
 from embedtune.training.model_loading import load_model
 
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -440,7 +440,7 @@ def test_output_that_is_a_file(tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def base_model_path() -> str:
-    from embedtune.training.config import default_base_model
+    from embedtune.config import default_base_model
 
     return default_base_model()
 

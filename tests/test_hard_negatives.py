@@ -10,7 +10,7 @@ from datasets import Dataset
 import embedtune.workflow as workflow
 from embedtune.data.retrieval_data import DOCUMENT, NEGATIVE, QUERY, RetrievalData
 from embedtune.errors import ConfigError
-from embedtune.training.config import FinetuneConfig, load_config
+from embedtune.config import FinetuneConfig, load_config
 from embedtune.training.hard_negatives import add_hard_negatives
 from tests.conftest import ZENML_QA, shared
 

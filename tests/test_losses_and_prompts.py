@@ -13,7 +13,7 @@ import embedtune.workflow as workflow
 from embedtune.data.retrieval_data import DOCUMENT, NEGATIVE, QUERY, RetrievalData
 from embedtune.evaluation.retrieval import evaluate_retrieval
 from embedtune.training.arguments import build_training_arguments
-from embedtune.training.config import LOSSES, FinetuneConfig
+from embedtune.config import LOSSES, FinetuneConfig
 from embedtune.training.finetune import finetune, prompts_for
 from embedtune.training.losses import build_loss
 from embedtune.training.model_loading import load_model

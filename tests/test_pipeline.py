@@ -14,7 +14,7 @@ def test_finetune_embeddings_pipeline_end_to_end(tmp_path):
     from zenml.client import Client
 
     from embedtune.pipelines.finetune_embeddings import MODEL_NAME, run_pipeline
-    from embedtune.training.config import load_config
+    from embedtune.config import load_config
 
     config = load_config(
         data=str(shared(ZENML_QA / "pairs.jsonl")),

@@ -12,7 +12,7 @@ from datasets import Dataset
 
 from embedtune.data.retrieval_data import RetrievalData
 from embedtune.reporting import provenance as prov
-from embedtune.training.config import default_base_model, load_config
+from embedtune.config import default_base_model, load_config
 from embedtune.workflow import run_evaluate, run_finetune
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

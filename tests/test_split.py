@@ -60,7 +60,7 @@ def test_legal_beir_folder_trains_on_train_qrels_only():
 
 
 def test_best_epoch_is_chosen_on_validation_queries_not_test_queries():
-    from embedtune.training.config import load_config
+    from embedtune.config import load_config
     from embedtune.workflow import model_selection_split
 
     data = load_retrieval_data(DataOptions())

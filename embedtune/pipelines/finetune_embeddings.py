@@ -12,7 +12,7 @@ from embedtune.steps.data_loader import load_and_split_data
 from embedtune.steps.evaluators import evaluate_base_model, evaluate_finetuned_model
 from embedtune.steps.reporter import save_model, visualize_evaluation
 from embedtune.steps.trainer import finetune_model
-from embedtune.training.config import FinetuneConfig
+from embedtune.config import FinetuneConfig
 
 logger = logging.getLogger(__name__)
 MODEL_NAME = "embedtune-finetuned-embeddings"

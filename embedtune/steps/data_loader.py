@@ -10,7 +10,7 @@ from zenml.integrations.huggingface.materializers.huggingface_datasets_materiali
     HFDatasetMaterializer,
 )
 
-from embedtune.training.config import FinetuneConfig
+from embedtune.config import FinetuneConfig
 from embedtune.workflow import count_truncation, load_base_model, load_data
 
 

@@ -9,7 +9,7 @@ from sentence_transformers import SentenceTransformer
 from zenml import log_metadata, step
 
 from embedtune.data.retrieval_data import RetrievalData
-from embedtune.training.config import FinetuneConfig
+from embedtune.config import FinetuneConfig
 from embedtune.workflow import evaluate, load_base_model
 
 

@@ -14,7 +14,7 @@ from embedtune.evaluation.retrieval import RetrievalEvaluation
 from embedtune.materializers.report_materializer import EvaluationReport
 from embedtune.reporting.html_report import render_html_report
 from embedtune.reporting.provenance import provenance
-from embedtune.training.config import FinetuneConfig
+from embedtune.config import FinetuneConfig
 from embedtune.workflow import finetune_results, publish_model, write_outputs
 
 

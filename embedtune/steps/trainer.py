@@ -15,7 +15,7 @@ from embedtune.materializers.sentence_transformer_materializer import (
     SentenceTransformerMaterializer,
 )
 from embedtune.reporting.hardware import describe_hardware
-from embedtune.training.config import FinetuneConfig
+from embedtune.config import FinetuneConfig
 from embedtune.workflow import load_base_model, train
 
 

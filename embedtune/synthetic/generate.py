@@ -46,7 +46,7 @@ class GenerateConfig:
 def _tokenizer(config: GenerateConfig) -> Any:
     from transformers import AutoTokenizer
 
-    from embedtune.training.config import default_base_model
+    from embedtune.config import default_base_model
 
     return AutoTokenizer.from_pretrained(config.tokenizer or default_base_model())
 

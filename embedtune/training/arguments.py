@@ -11,7 +11,7 @@ from sentence_transformers.sentence_transformer.training_args import (
 )
 
 from embedtune.evaluation.trainer_evaluator import metric_key
-from embedtune.training.config import FinetuneConfig
+from embedtune.config import FinetuneConfig
 
 
 def precision_flags() -> dict[str, bool]:

@@ -19,7 +19,7 @@ from embedtune.data.retrieval_data import DOCUMENT, NEGATIVE, QUERY, RetrievalDa
 from embedtune.errors import ConfigError
 from embedtune.evaluation.trainer_evaluator import MatryoshkaRetrievalEvaluator
 from embedtune.training.arguments import build_training_arguments
-from embedtune.training.config import FinetuneConfig
+from embedtune.config import FinetuneConfig
 from embedtune.training.losses import build_loss
 
 logger = logging.getLogger(__name__)

