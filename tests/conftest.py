@@ -16,15 +16,19 @@ os.environ.setdefault("ZENML_CONFIG_PATH", tempfile.mkdtemp(prefix="embedtune-ze
 import pytest  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
-LEGAL = SHARED_DATA / "legal_rag_synthetic"
-ZENML_QA = SHARED_DATA / "zenml_rag_test"
+FIXTURES = REPO_ROOT / "tests" / "fixtures"  # small slices of the benchmark data, with licences
+LEGAL = FIXTURES / "legal_rag_synthetic"
+ZENML_QA = FIXTURES / "zenml_rag_test"
 
 
-def shared(path: Path) -> Path:
+def fixture_path(path: Path) -> Path:
+    """A committed test data file: a missing one is a broken checkout, so fail (never skip)."""
     if not path.exists():
-        pytest.skip(f"shared data not found at {path}")
+        raise FileNotFoundError(f"test data missing from the repository: {path}")
     return path
+
+
+shared = fixture_path  # the former name, still used by some tests
 
 
 @pytest.fixture(scope="session")

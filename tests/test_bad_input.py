@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from embedtune.cli import main
+from embedtune.config import load_config, resolve_dims, validate_dims
 from embedtune.data.beir import load_beir
 from embedtune.data.sources import DataOptions, load_retrieval_data
 from embedtune.errors import ConfigError, DataError
-from embedtune.config import load_config, resolve_dims, validate_dims
 from embedtune.training.model_loading import load_model
 
 os.environ["HF_HUB_OFFLINE"] = "1"

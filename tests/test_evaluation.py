@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import random
-
 import pytest
 from datasets import Dataset
 from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
@@ -12,23 +10,15 @@ from embedtune.data.beir import load_beir
 from embedtune.data.retrieval_data import RetrievalData
 from embedtune.evaluation.metrics import query_metrics
 from embedtune.evaluation.retrieval import evaluate_retrieval
-from tests.conftest import LEGAL, shared
+from tests.conftest import LEGAL
 
 
 @pytest.fixture(scope="module")
 def small_task() -> RetrievalData:
-    full = load_beir(shared(LEGAL))
-    rng = random.Random(0)
-    qids = sorted(full.queries)[:: len(full.queries) // 60][:60]
-    relevant = {q: full.relevant[q] for q in qids}
-    needed = set().union(*relevant.values())
-    others = rng.sample(sorted(set(full.corpus) - needed), 300)
-    corpus = {d: full.corpus[d] for d in sorted(needed | set(others))}
+    """The legal slice's test side: 60 queries against 360 chunks."""
+    full = load_beir(LEGAL)
     return RetrievalData(
-        Dataset.from_dict({"query": [], "document": []}),
-        {q: full.queries[q] for q in qids},
-        corpus,
-        relevant,
+        Dataset.from_dict({"query": [], "document": []}), full.queries, full.corpus, full.relevant
     )
 
 

@@ -8,16 +8,16 @@ import pytest
 from datasets import Dataset
 
 import embedtune.workflow as workflow
+from embedtune.config import FinetuneConfig, load_config
 from embedtune.data.retrieval_data import DOCUMENT, NEGATIVE, QUERY, RetrievalData
 from embedtune.errors import ConfigError
-from embedtune.config import FinetuneConfig, load_config
 from embedtune.training.hard_negatives import add_hard_negatives
-from tests.conftest import ZENML_QA, shared
+from tests.conftest import ZENML_QA
 
 
 @pytest.fixture(scope="module")
 def pairs() -> Dataset:
-    rows = [json.loads(line) for line in (shared(ZENML_QA) / "pairs.jsonl").open()][:40]
+    rows = [json.loads(line) for line in (ZENML_QA / "pairs.jsonl").open()][:40]
     queries = [r["query"] for r in rows]
     documents = [r["positive"] for r in rows]
     # One query with two positives: neither may become its negative.

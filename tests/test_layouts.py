@@ -9,11 +9,11 @@ import pytest
 from embedtune.data.layouts import resolve_columns
 from embedtune.data.sources import DataOptions, load_pairs
 from embedtune.errors import DataError
-from tests.conftest import LEGAL, ZENML_QA, shared
+from tests.conftest import LEGAL, ZENML_QA
 
 
 def test_distilabel_layout_reads_anchor_as_document():
-    path = shared(ZENML_QA / "original" / "test_dataset.json")
+    path = ZENML_QA / "original" / "test_dataset.json"
     pairs, mapping, _ = load_pairs(DataOptions(source=str(path)))
     assert (mapping.query, mapping.document, mapping.layout) == ("positive", "anchor", "distilabel")
     # The negative column holds unrelated questions: never used as a hard-negative document.
@@ -23,7 +23,7 @@ def test_distilabel_layout_reads_anchor_as_document():
 
 
 def test_tutorial_layout_reads_anchor_as_query():
-    path = shared(LEGAL / "original" / "test_dataset.json")
+    path = LEGAL / "original" / "test_dataset.json"
     pairs, mapping, _ = load_pairs(DataOptions(source=str(path)))
     assert (mapping.query, mapping.document) == ("anchor", "positive")
     raw = json.loads(path.read_text().splitlines()[0])

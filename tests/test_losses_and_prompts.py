@@ -10,21 +10,21 @@ import torch
 from datasets import Dataset
 
 import embedtune.workflow as workflow
+from embedtune.config import LOSSES, FinetuneConfig
 from embedtune.data.retrieval_data import DOCUMENT, NEGATIVE, QUERY, RetrievalData
 from embedtune.evaluation.retrieval import evaluate_retrieval
 from embedtune.training.arguments import build_training_arguments
-from embedtune.config import LOSSES, FinetuneConfig
 from embedtune.training.finetune import finetune, prompts_for
 from embedtune.training.losses import build_loss
 from embedtune.training.model_loading import load_model
-from tests.conftest import ZENML_QA, shared
+from tests.conftest import ZENML_QA
 
 QUERY_PROMPT, DOCUMENT_PROMPT = "query: ", "passage: "
 
 
 @pytest.fixture(scope="module")
 def tiny() -> RetrievalData:
-    rows = [json.loads(line) for line in (shared(ZENML_QA) / "pairs.jsonl").open()][:14]
+    rows = [json.loads(line) for line in (ZENML_QA / "pairs.jsonl").open()][:14]
     train, test = rows[:8], rows[8:]
     corpus = {f"d{i}": r["positive"] for i, r in enumerate(rows)}
     return RetrievalData(

@@ -6,18 +6,18 @@ import json
 
 import pytest
 
-from tests.conftest import ZENML_QA, shared
+from tests.conftest import ZENML_QA
 
 
 @pytest.mark.slow
 def test_finetune_embeddings_pipeline_end_to_end(tmp_path):
     from zenml.client import Client
 
-    from embedtune.pipelines.finetune_embeddings import MODEL_NAME, run_pipeline
     from embedtune.config import load_config
+    from embedtune.pipelines.finetune_embeddings import MODEL_NAME, run_pipeline
 
     config = load_config(
-        data=str(shared(ZENML_QA / "pairs.jsonl")),
+        data=str(ZENML_QA / "pairs.jsonl"),
         max_seq_length=32,
         max_train_pairs=32,
         batch_size=16,

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from datasets import Dataset
 
+from embedtune.config import default_base_model, load_config
 from embedtune.data.retrieval_data import RetrievalData
 from embedtune.reporting import provenance as prov
-from embedtune.config import default_base_model, load_config
 from embedtune.workflow import run_evaluate, run_finetune
+from tests.conftest import REPO_ROOT, ZENML_QA
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-ZENML_QA = REPO_ROOT.parent / "shared" / "data" / "zenml_rag_test" / "pairs.jsonl"
+ZENML_PAIRS = ZENML_QA / "pairs.jsonl"
 
 
 def _data(train_rows, relevant=None) -> RetrievalData:
@@ -115,10 +115,8 @@ def test_evaluate_twice_gives_identical_results(tmp_path):
 
 @pytest.mark.slow
 def test_two_training_runs_with_the_same_seed_are_identical(tmp_path):
-    if not ZENML_QA.is_file():
-        pytest.skip(f"shared data not found at {ZENML_QA}")
     data = tmp_path / "pairs.jsonl"  # real texts, so the metrics are not all 1.0
-    data.write_text("".join(ZENML_QA.read_text(encoding="utf-8").splitlines(True)[:32]))
+    data.write_text("".join(ZENML_PAIRS.read_text(encoding="utf-8").splitlines(True)[:32]))
     saved = []
     for name in ("a", "b"):
         config = load_config(

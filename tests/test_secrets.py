@@ -7,14 +7,13 @@ import logging
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from embedtune import hub, secrets
+from tests.conftest import ZENML_QA
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-ZENML_QA = REPO_ROOT.parent / "shared" / "data" / "zenml_rag_test" / "pairs.jsonl"
+ZENML_PAIRS = ZENML_QA / "pairs.jsonl"
 CANARY = "hf_CANARYtoken0123456789abcdefXYZ"
 TOKEN_ENV = {
     "HF_TOKEN": CANARY,
@@ -102,10 +101,8 @@ def test_failed_push_reports_without_the_token(monkeypatch, tmp_path, caplog):
 def test_finetune_with_tokens_and_failed_push_leaks_nothing(tmp_path):
     """A real (tiny) CLI run with canary tokens set and --push-to-hub: the hub is unreachable,
     the push fails, the run succeeds, and no file under OUTPUT nor any output line holds a token."""
-    if not ZENML_QA.is_file():
-        pytest.skip(f"shared data not found at {ZENML_QA}")
     data = tmp_path / "pairs.jsonl"
-    data.write_text("".join(ZENML_QA.read_text(encoding="utf-8").splitlines(True)[:30]))
+    data.write_text("".join(ZENML_PAIRS.read_text(encoding="utf-8").splitlines(True)[:30]))
     out = tmp_path / "out"
     env = {**os.environ, **TOKEN_ENV, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     command = [sys.executable, "-m", "embedtune.cli", "finetune", "--verbose"]
