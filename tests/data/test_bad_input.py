@@ -1,64 +1,21 @@
-"""Bad input: every case ends in a clear error (file, row, column, what to do) or in documented
+"""Bad data: every case ends in a clear error (file, row, column, what to do) or in documented
 handling with a count in results.json "data", and nothing is written to the output folder first.
 
-Library calls raise DataError/ConfigError; the CLI returns exit code 2 with the message on stderr.
+Library calls raise DataError; the CLI returns exit code 2 with the message on stderr.
 """
 
 from __future__ import annotations
 
-import csv
 import json
-import os
 from pathlib import Path
 
 import pytest
 
-from embedtune.cli import main
-from embedtune.config import load_config, resolve_dims, validate_dims
+from embedtune.config import load_config
 from embedtune.data.beir import load_beir
-from embedtune.data.sources import DataOptions, load_retrieval_data
-from embedtune.errors import ConfigError, DataError
+from embedtune.errors import DataError
 from embedtune.training.model_loading import load_model
-
-os.environ["HF_HUB_OFFLINE"] = "1"
-
-
-def pairs(n: int = 12) -> list[dict]:
-    return [
-        {
-            "query": f"how does feature {i} work?",
-            "document": f"Feature {i} works by combining step {i} with the setting named opt{i}.",
-        }
-        for i in range(n)
-    ]
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
-
-
-def write_csv(path: Path, rows: list[dict], columns=("query", "document")) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(columns))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
-def load(source: Path | str, **options):
-    return load_retrieval_data(DataOptions(source=str(source), **options))
-
-
-def cli_error(capsys, args: list[str], output: Path) -> str:
-    """Run the CLI, expect exit code 2 and an untouched output folder; return stderr."""
-    code = main([*args, "--output", str(output)])
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert "embedtune" in err and "error" in err
-    assert not output.exists(), f"{output} was written before the error"
-    return err
-
+from tests.helpers import cli_error, load, pairs, write_csv, write_jsonl
 
 # --- files -----------------------------------------------------------------------------------
 
@@ -298,18 +255,6 @@ def test_split_that_leaves_no_training_pairs(tmp_path):
         load(write_jsonl(tmp_path / "p.jsonl", rows), test_fraction=0.5)
 
 
-def test_subset_sizes_below_one_are_refused(tmp_path, capsys):
-    with pytest.raises(ConfigError, match="max_test_queries"):
-        load_config(max_test_queries=0)
-    with pytest.raises(ConfigError, match="max_train_pairs"):
-        load_config(max_train_pairs=-1)
-    path = write_jsonl(tmp_path / "p.jsonl", pairs())
-    err = cli_error(
-        capsys, ["finetune", "--data", str(path), "--max-test-queries", "0"], tmp_path / "out"
-    )
-    assert "max_test_queries" in err
-
-
 # --- BEIR ------------------------------------------------------------------------------------
 
 
@@ -372,138 +317,7 @@ def test_beir_bad_score(tmp_path):
     assert info.value.column == "score"
 
 
-# --- settings --------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("dims", "message"),
-    [
-        ([64, 128], "largest first"),
-        ([256, 128, 128], "duplicates"),
-        ([256, 0], "positive"),
-        ([256, -64], "positive"),
-        ([], "at least one"),
-    ],
-)
-def test_bad_matryoshka_dims(tmp_path, capsys, dims, message):
-    with pytest.raises(ConfigError, match=message):
-        validate_dims(dims, 384)
-    with pytest.raises(ConfigError, match=message):
-        load_config(dims=dims)
-    path = write_jsonl(tmp_path / "p.jsonl", pairs())
-    text = ",".join(map(str, dims))
-    err = cli_error(capsys, ["finetune", "--data", str(path), f"--dims={text}"], tmp_path / "out")
-    assert message in err
-
-
-def test_dims_above_the_model_dimension(tmp_path, capsys, base_model_path):
-    with pytest.raises(ConfigError, match="above the model's dimension 384"):
-        resolve_dims([512, 256], 384)
-    path = write_jsonl(tmp_path / "p.jsonl", pairs())
-    args = ["finetune", "--data", str(path), "--dims", "512,256", "--base-model", base_model_path]
-    err = cli_error(capsys, args, tmp_path / "out")
-    assert "above the model's dimension 384" in err
-
-
-def test_dims_that_are_not_numbers(tmp_path, capsys):
-    with pytest.raises(SystemExit) as info:
-        main(["finetune", "--dims", "384,big", "--output", str(tmp_path / "out")])
-    assert info.value.code == 2
-    assert "comma-separated integers" in capsys.readouterr().err
-
-
-def test_best_dim_not_among_dims():
-    with pytest.raises(ConfigError, match="best_dim 100"):
-        load_config(dims=[384, 128], best_dim=100)
-
-
-def test_output_that_is_a_file(tmp_path, capsys):
-    target = tmp_path / "results"
-    target.write_text("not a folder")
-    with pytest.raises(ConfigError, match="is a file"):
-        load_config(output=str(target))
-    code = main(
-        [
-            "finetune",
-            "--data",
-            str(write_jsonl(tmp_path / "p.jsonl", pairs())),
-            "--output",
-            str(target),
-        ]
-    )
-    assert code == 2 and "is a file" in capsys.readouterr().err
-    assert target.read_text() == "not a folder"
-
-
-# --- models ----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def base_model_path() -> str:
-    from embedtune.config import default_base_model
-
-    return default_base_model()
-
-
-def test_base_model_folder_that_is_not_a_model(tmp_path, capsys):
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    (empty / "notes.txt").write_text("hello")
-    with pytest.raises(ConfigError, match="not a Sentence Transformers model"):
-        load_model(str(empty))
-    data = write_jsonl(tmp_path / "p.jsonl", pairs())
-    err = cli_error(
-        capsys, ["finetune", "--data", str(data), "--base-model", str(empty)], tmp_path / "out"
-    )
-    assert "not a Sentence Transformers model" in err
-    err = cli_error(
-        capsys, ["evaluate", "--data", str(data), "--model", str(empty)], tmp_path / "out"
-    )
-    assert "not a Sentence Transformers model" in err
-
-
-def test_base_model_that_is_a_file_or_missing(tmp_path):
-    file = tmp_path / "model.safetensors"
-    file.write_bytes(b"")
-    with pytest.raises(ConfigError, match="must be a folder"):
-        load_model(str(file))
-    with pytest.raises(ConfigError, match="no such model folder"):
-        load_model(str(tmp_path / "missing-model"))
-
-
-def test_pickled_weights_only_are_refused(tmp_path, capsys):
-    folder = tmp_path / "pickled"
-    folder.mkdir()
-    (folder / "config.json").write_text(json.dumps({"model_type": "bert"}))
-    (folder / "modules.json").write_text("[]")
-    (folder / "pytorch_model.bin").write_bytes(b"\x80\x04 pickle would run code here")
-    with pytest.raises(ConfigError, match=r"no \.safetensors weights") as info:
-        load_model(str(folder))
-    assert "safe_serialization=True" in str(info.value)  # says what to do
-    data = write_jsonl(tmp_path / "p.jsonl", pairs())
-    err = cli_error(
-        capsys, ["evaluate", "--data", str(data), "--model", str(folder)], tmp_path / "out"
-    )
-    assert "does not load pickled weights" in err
-
-
-def test_pickled_module_weights_beside_safetensors_elsewhere_are_refused(tmp_path, base_model_path):
-    import shutil
-
-    folder = tmp_path / "model"
-    shutil.copytree(base_model_path, folder)
-    dense = folder / "2_Dense"
-    dense.mkdir()
-    (dense / "pytorch_model.bin").write_bytes(b"pickle")
-    with pytest.raises(ConfigError, match="pickled weights without .safetensors"):
-        load_model(str(folder))
-
-
-def test_trust_remote_code_is_off_by_default():
-    assert load_config().trust_remote_code is False
-
-
-# --- truncation and batch size ---------------------------------------------------------------
+# --- truncation ------------------------------------------------------------------------------
 
 
 def test_truncated_texts_are_counted(tmp_path, base_model_path):
@@ -518,32 +332,3 @@ def test_truncated_texts_are_counted(tmp_path, base_model_path):
     # a prompt counts too: it is part of what the model reads
     counts = count_truncated(model, data, document_prompt="passage: " * 20)
     assert counts["truncated_documents"] == 10
-
-
-@pytest.mark.slow
-def test_batch_larger_than_data_and_truncation_reported(tmp_path, base_model_path, caplog):
-    """One tiny training run: batch size above the number of pairs trains one step per epoch;
-    texts above max_seq_length are counted in results.json "data"."""
-    rows = pairs(14)
-    for row in rows[:5]:
-        row["document"] += " It also " + "keeps going with more words " * 10
-    data = write_jsonl(tmp_path / "p.jsonl", rows)
-    out = tmp_path / "out"
-    args = ["finetune", "--data", str(data), "--output", str(out), "--base-model", base_model_path]
-    args += [
-        "--max-seq-length",
-        "32",
-        "--epochs",
-        "1",
-        "--batch-size",
-        "64",
-        "--test-fraction",
-        "0.2",
-    ]
-    with caplog.at_level("WARNING"):
-        assert main(args) == 0
-    results = json.loads((out / "results.json").read_text())
-    assert results["training"]["optimizer_steps"] == 1
-    assert "larger than the" in caplog.text
-    assert results["data"]["truncated_documents"] == 5
-    assert results["data"]["truncated_queries"] == 0
