@@ -1,22 +1,19 @@
-"""Same seed, data and settings on CPU give identical metrics; results.json says what produced
-them ("provenance": package versions, seed, data fingerprint, git commit)."""
+"""results.json says what produced it ("provenance"): package versions, a canonical data
+fingerprint, and the git commit of the checkout embedtune runs from (None outside one)."""
 
 from __future__ import annotations
 
-import json
+import importlib.util
+import shutil
 import subprocess
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from datasets import Dataset
 
-from embedtune.config import default_base_model, load_config
 from embedtune.data.retrieval_data import RetrievalData
 from embedtune.reporting import provenance as prov
-from embedtune.workflow import run_evaluate, run_finetune
-from tests.conftest import REPO_ROOT, ZENML_QA
-
-ZENML_PAIRS = ZENML_QA / "pairs.jsonl"
 
 
 def _data(train_rows, relevant=None) -> RetrievalData:
@@ -41,110 +38,77 @@ def test_fingerprint_is_canonical_and_sensitive():
     assert prov.data_fingerprint(_data(ROWS, {"q1": {"d1"}, "q2": {"d2"}})) != base
 
 
-def test_package_versions_and_git_commit(monkeypatch):
+def test_package_versions():
     versions = prov.package_versions()
     for name in ("torch", "transformers", "sentence-transformers", "datasets", "embedtune"):
         assert versions[name], name
     assert "zenml" in versions
-    head = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True
-    ).stdout.strip()
-    git = prov.git_commit()
-    if head:
-        assert git["commit"] == head and isinstance(git["dirty"], bool)
-    monkeypatch.setattr(prov, "_git", lambda args, cwd: None)  # not a checkout, or no git
-    assert prov.git_commit() == {"commit": None, "dirty": None}
-
-
-def _tiny_pairs(path: Path, n: int = 24) -> Path:
-    path.write_text(
-        "".join(
-            json.dumps(
-                {
-                    "query": f"where is setting {i} described?",
-                    "document": f"Setting {i} is described in chapter {i % 7}, page {10 + i}.",
-                }
-            )
-            + "\n"
-            for i in range(n)
-        )
-    )
-    return path
-
-
-def _quality(epoch_metrics: list[dict]) -> list[dict]:
-    """Per-epoch metrics without the timings (eval_runtime, samples per second)."""
-    timing = ("runtime", "per_second")
-    return [{k: v for k, v in m.items() if not k.endswith(timing)} for m in epoch_metrics]
-
-
-def _differences(a, b, path: str = "") -> list[str]:
-    """Paths at which two JSON values differ (a readable assertion message)."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        return [
-            d
-            for k in sorted(set(a) | set(b))
-            for d in _differences(a.get(k), b.get(k), f"{path}.{k}")
-        ]
-    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        return [d for i, (x, y) in enumerate(zip(a, b)) for d in _differences(x, y, f"{path}[{i}]")]
-    return [] if a == b else [f"{path}: {a!r} != {b!r}"]
-
-
-def _stable(provenance: dict) -> dict:
-    return {k: v for k, v in provenance.items() if not k.startswith("git_")}
-
-
-def _metrics(results: dict) -> dict:
-    keys = ("base", "finetuned", "model", "comparison")
-    return {k: results[k] for k in keys if k in results}
-
-
-def test_evaluate_twice_gives_identical_results(tmp_path):
-    data = _tiny_pairs(tmp_path / "pairs.jsonl")
-    runs = []
-    for name in ("a", "b"):
-        config = load_config(data=str(data), output=str(tmp_path / name), max_seq_length=32)
-        runs.append(run_evaluate(default_base_model(), config))
-    assert not _differences(_metrics(runs[0]), _metrics(runs[1]))
-    assert _stable(runs[0]["provenance"]) == _stable(runs[1]["provenance"])
-    assert runs[0]["provenance"]["seed"] == 42
-    saved = json.loads((tmp_path / "a" / "results.json").read_text())
-    assert saved["provenance"]["data_fingerprint"] == runs[0]["provenance"]["data_fingerprint"]
-
-
-@pytest.mark.slow
-def test_two_training_runs_with_the_same_seed_are_identical(tmp_path):
-    data = tmp_path / "pairs.jsonl"  # real texts, so the metrics are not all 1.0
-    data.write_text("".join(ZENML_PAIRS.read_text(encoding="utf-8").splitlines(True)[:32]))
-    saved = []
-    for name in ("a", "b"):
-        config = load_config(
-            data=str(data),
-            output=str(tmp_path / name),
-            max_seq_length=32,
-            epochs=1,
-            batch_size=8,
-            seed=7,
-        )
-        run_finetune(config)
-        saved.append(json.loads((tmp_path / name / "results.json").read_text()))
-    a, b = saved
-    assert not _differences(_metrics(a), _metrics(b))  # exact: every metric at every dim
-    assert _quality(a["training"]["epoch_metrics"]) == _quality(b["training"]["epoch_metrics"])
-    assert a["training"]["optimizer_steps"] == b["training"]["optimizer_steps"]
-    assert a["data"] == b["data"]
-    # (the git commit may move between the runs: other work is committed meanwhile)
-    assert _stable(a["provenance"]) == _stable(b["provenance"])
-    provenance = a["provenance"]
-    assert provenance["seed"] == 7
-    assert provenance["data_fingerprint"].startswith("sha256:")
-    assert set(provenance["packages"]) >= {
-        "torch",
-        "transformers",
-        "sentence-transformers",
-        "datasets",
-        "zenml",
-        "embedtune",
+    assert prov.package_versions(("no-such-package-embedtune-test",)) == {
+        "no-such-package-embedtune-test": None
     }
-    assert "git_commit" in provenance
+
+
+def _git(cwd: Path, *args: str) -> str:
+    command = ["git", "-c", "user.name=embedtune-test", "-c", "user.email=test@example.invalid"]
+    done = subprocess.run([*command, *args], cwd=cwd, check=True, capture_output=True, text=True)
+    return done.stdout.strip()
+
+
+def _provenance_in(package_parent: Path) -> ModuleType:
+    """This provenance module, copied to PACKAGE_PARENT/embedtune/reporting/ and imported from
+    there: git_commit() then reports on the folder it lives in, as it does for a real install."""
+    target = package_parent / "embedtune" / "reporting" / "provenance.py"
+    target.parent.mkdir(parents=True)
+    shutil.copyfile(prov.__file__, target)
+    (package_parent / "embedtune" / "notes.txt").write_text("tracked\n")
+    spec = importlib.util.spec_from_file_location(f"provenance_copy_{id(target)}", target)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def no_git_above(tmp_path, monkeypatch):
+    """git must not find a repository above tmp_path (the test's own repos are below it)."""
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_git_commit_and_dirty_flag_of_a_checkout(tmp_path, no_git_above):
+    repo = tmp_path / "repo"
+    module = _provenance_in(repo)
+    _git(repo, "init", "-q")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "first")
+    head = _git(repo, "rev-parse", "HEAD")
+    assert len(head) == 40
+    assert module.git_commit() == {"commit": head, "dirty": False}
+    (repo / "embedtune" / "untracked.txt").write_text("new")  # untracked files do not count
+    assert module.git_commit() == {"commit": head, "dirty": False}
+    (repo / "embedtune" / "notes.txt").write_text("edited\n")
+    assert module.git_commit() == {"commit": head, "dirty": True}
+
+
+def test_git_commit_is_none_outside_a_checkout(tmp_path, no_git_above):
+    module = _provenance_in(tmp_path / "plain")
+    assert module.git_commit() == {"commit": None, "dirty": None}
+
+
+def test_git_commit_is_none_for_a_package_inside_an_unrelated_repository(tmp_path, no_git_above):
+    repo = tmp_path / "project"
+    module = _provenance_in(repo / "venv" / "site-packages")
+    _git(repo, "init", "-q")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "vendored")
+    assert module.git_commit() == {"commit": None, "dirty": None}
+
+
+def test_git_commit_is_none_without_git(tmp_path, no_git_above, monkeypatch):
+    repo = tmp_path / "repo"
+    module = _provenance_in(repo)
+    _git(repo, "init", "-q")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "first")
+    monkeypatch.setenv("PATH", str(tmp_path / "no-binaries-here"))
+    assert module.git_commit() == {"commit": None, "dirty": None}
