@@ -18,6 +18,14 @@ import numpy as np
 
 from embedtune.evaluation.metrics import METRIC_NAMES
 from embedtune.evaluation.retrieval import RetrievalEvaluation
+from embedtune.reporting.results_schema import (
+    LOSS,
+    WIN,
+    ComparisonEntry,
+    comparison_entry,
+    outcome,
+    read_comparison_entry,
+)
 
 RESAMPLES = 2000
 CONFIDENCE = 0.95
@@ -36,12 +44,13 @@ class BootstrapInterval:
     def significant(self) -> bool:
         return self.low > 0 or self.high < 0
 
-    def as_dict(self, metric: str) -> dict[str, Any]:
-        return {
-            f"{metric}_delta": round(self.delta, 6),
-            f"ci{round(self.confidence * 100)}": [round(self.low, 6), round(self.high, 6)],
-            "significant": self.significant,
-        }
+    def as_dict(self, metric: str = "ndcg@10") -> ComparisonEntry:
+        """The results.json "comparison" entry (its keys are defined in results_schema)."""
+        if round(self.confidence, 6) != CONFIDENCE:
+            raise ValueError(
+                f"results.json records {CONFIDENCE:.0%} intervals, this one is {self.confidence:.0%}"
+            )
+        return comparison_entry(self.delta, self.low, self.high, metric=metric)
 
 
 def paired_bootstrap(
@@ -110,8 +119,8 @@ def compare_tables(
     resamples: int = RESAMPLES,
     confidence: float = CONFIDENCE,
     seed: int = SEED,
-) -> dict[str, dict[str, Any]]:
-    """{"<dim>": {"ndcg@10_delta", "ci95": [lo, hi], "significant"}} from a per-query table."""
+) -> dict[str, ComparisonEntry]:
+    """The results.json "comparison" block ({"<dim>": entry}) from a per-query table."""
     comparison = {}
     for dim in table["dims"]:
         interval = paired_bootstrap(
@@ -125,27 +134,12 @@ def compare_tables(
     return comparison
 
 
-def compare_evaluations(
-    base: RetrievalEvaluation,
-    finetuned: RetrievalEvaluation,
-    *,
-    metric: str = "ndcg@10",
-    resamples: int = RESAMPLES,
-    seed: int = SEED,
-) -> dict[str, dict[str, Any]]:
-    """The comparison written to results.json under "comparison"."""
-    table = per_query_table({"base": base, "finetuned": finetuned})
-    return compare_tables(table, metric=metric, resamples=resamples, seed=seed)
-
-
-def describe_comparison(comparison: dict[str, dict[str, Any]], metric: str = "ndcg@10") -> str:
+def describe_comparison(comparison: dict[str, ComparisonEntry], metric: str = "ndcg@10") -> str:
     """One line per dimension, e.g. `384 dims: ndcg@10 +0.041 [+0.027, +0.056] significant win`."""
+    words = {WIN: "significant win", LOSS: "significant loss"}
     lines = []
     for dim, entry in comparison.items():
-        delta, (low, high) = entry[f"{metric}_delta"], entry["ci95"]
-        if entry["significant"]:
-            verdict = "significant win" if delta > 0 else "significant loss"
-        else:
-            verdict = "not significant (interval includes 0)"
+        delta, low, high, significant = read_comparison_entry(entry, metric)
+        verdict = words.get(outcome(delta, significant), "not significant (interval includes 0)")
         lines.append(f"{dim} dims: {metric} {delta:+.4f} [{low:+.4f}, {high:+.4f}] {verdict}")
     return "\n".join(lines)

@@ -1,0 +1,383 @@
+"""results.json, schema version 2: its structure, defined once, and `validate_results`.
+
+Every reader (chart, HTML report, model card, CLI summary, ZenML metadata) goes through
+`embedtune.reporting.results_view.ResultsView`, which reads these TypedDicts; every writer builds
+the blocks below. docs/results.md documents the file with an example (a test validates it).
+
+Two kinds of run write results.json: "finetune" (base vs finetuned, selection, verdict) and
+"evaluate" (one model). Keys not listed here are allowed (e.g. extra counts under "data"), so a
+newer writer does not break an older reader; listed keys must have the listed types.
+"""
+
+# No `from __future__ import annotations` here: Required[...] must be a real object at class
+# creation for TypedDict to tell required keys from optional ones.
+import math
+import types
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+
+from typing_extensions import Required, TypedDict, is_typeddict
+
+from embedtune.errors import EmbedtuneError
+
+SCHEMA_VERSION = 2
+PRIMARY_METRIC = "ndcg@10"
+FINETUNE, EVALUATE = "finetune", "evaluate"
+FINETUNED, BASE, MODEL = "finetuned", "base", "model"  # model labels (score blocks)
+WIN, LOSS, TIE = "win", "loss", "tie"
+
+# The files of an output folder, by role.
+OUTPUT_FILES = {
+    "results": "results.json",
+    "report": "report.html",
+    "chart": "evaluation.png",
+    "per_query": "per_query.json",
+}
+MODEL_DIR = "model"
+
+# One model's mean scores at one dim: every metric of embedtune.evaluation.metrics.
+MetricScores = TypedDict(
+    "MetricScores",
+    {
+        "ndcg@10": float,
+        "mrr@10": float,
+        "map@100": float,
+        "recall@1": float,
+        "recall@5": float,
+        "recall@10": float,
+        "recall@100": float,
+    },
+)
+ScoresByDim = dict[str, MetricScores]  # "<dim>" -> scores
+
+# The paired-bootstrap comparison at one dim (finetuned - base).
+ComparisonEntry = TypedDict(
+    "ComparisonEntry",
+    {"ndcg@10_delta": float, "ci95": tuple[float, float], "significant": bool},
+)
+_DELTA_SUFFIX, _INTERVAL, _SIGNIFICANT = "_delta", "ci95", "significant"
+
+
+class Protocol(TypedDict):
+    split: Literal["given", "by-query", "by-document"]
+    description: str
+    test_queries: int
+    test_queries_with_trained_documents: int
+    dropped_train_pairs: int
+    dropped_share: float
+    ignore_identical_ids: bool
+
+
+class CurvePoint(TypedDict):
+    step: int
+    epoch: float
+    score: float
+
+
+class Selection(TypedDict):
+    selected: Literal["finetuned", "base"]
+    chosen_on: str
+    validation_queries: int
+    validation_corpus: int
+    metric: str  # e.g. "ndcg@10@384"
+    base_score: float | None  # None: no validation split (too few pairs)
+    best_score: float | None
+    best_step: int | None
+    stopped_early: bool
+    curve: list[CurvePoint]  # the base model is step 0
+
+
+class Verdict(TypedDict):
+    selected: Literal["finetuned", "base"]
+    improved_on_validation: bool
+    test: dict[str, Literal["win", "loss", "tie"]]  # "<dim>" -> outcome on the test queries
+    message: str
+
+
+class DataSummary(TypedDict, total=False):
+    train_pairs: int
+    test_queries: Required[int]
+    corpus: Required[int]
+    source: str  # what --data named, or the built-in set
+    layout: str  # how the columns were read (explicit, tutorial, distilabel, beir, ...)
+
+
+class Hardware(TypedDict, total=False):
+    accelerator: Required[str]
+    platform: str
+    cpu_count: int | None
+    memory_gb: float
+    gpu: str
+
+
+class Provenance(TypedDict, total=False):
+    seed: Required[int]
+    data_fingerprint: Required[str]
+    git_commit: Required[str | None]
+    git_dirty: Required[bool | None]
+    packages: Required[dict[str, str | None]]
+    command_line: str
+
+
+class Training(TypedDict, total=False):
+    """The run's settings (FinetuneConfig.public_dict) plus the training summary."""
+
+    loss: Required[str]
+    epochs: Required[int]
+    batch_size: Required[int]
+    learning_rate: Required[float]
+    max_seq_length: Required[int]
+    gradient_accumulation_steps: int
+    warmup_ratio: float
+    hard_negatives: bool
+    num_negatives: int
+    optimizer_steps: int
+    train_seconds: float
+    samples_per_second: float
+    hard_negative_mining: dict[str, Any] | None
+    push_to_hub: str | None
+
+
+class PushToHub(TypedDict):
+    repo: str
+    pushed: bool
+    error: str | None
+
+
+class QueryExample(TypedDict):
+    query_id: str
+    query: str
+    expected: list[str]  # the relevant documents' texts (clipped)
+    score: float  # the candidate's per-query score
+    reference_score: float | None  # the base model's, in a finetune run
+    delta: float | None
+
+
+class PerQueryDim(TypedDict, total=False):
+    improved: int
+    unchanged: int
+    worse: int
+    worst: Required[list[QueryExample]]  # largest regressions (or lowest scores: evaluate)
+    best: Required[list[QueryExample]]  # largest gains (or highest scores: evaluate)
+
+
+class PerQueryView(TypedDict):
+    metric: str
+    candidate: str
+    reference: str | None
+    dims: dict[str, PerQueryDim]
+
+
+class _CommonResults(TypedDict, total=False):
+    schema_version: Required[int]
+    kind: Required[Literal["finetune", "evaluate"]]
+    dims: Required[list[int]]
+    protocol: Required[Protocol]
+    data: Required[DataSummary]
+    hardware: Required[Hardware]
+    provenance: Required[Provenance]
+    per_query: PerQueryView
+    output_dir: str
+    total_seconds: float
+
+
+class FinetuneResults(_CommonResults, total=False):
+    base_model: Required[str]  # the path or hub id loaded
+    base_model_name: Required[str]  # readable: all-MiniLM-L6-v2
+    base: Required[ScoresByDim]
+    finetuned: Required[ScoresByDim]  # the saved model's scores (the base's, when it was kept)
+    comparison: Required[dict[str, ComparisonEntry]]
+    selection: Required[Selection]
+    verdict: Required[Verdict]
+    training: Required[Training]
+    model_path: Required[str]
+    push_to_hub: PushToHub
+
+
+class EvaluateResults(_CommonResults, total=False):
+    model_name: Required[str]
+    model: Required[ScoresByDim]
+
+
+Results = FinetuneResults | EvaluateResults
+SCHEMAS: dict[str, type] = {FINETUNE: FinetuneResults, EVALUATE: EvaluateResults}
+SCORE_LABELS = {FINETUNE: (BASE, FINETUNED), EVALUATE: (MODEL,)}
+
+
+class ResultsError(EmbedtuneError):
+    """A results.json that does not match this schema."""
+
+
+# -- comparison entries: the one place their keys are spelled ------------------------------------
+
+
+def delta_key(metric: str = PRIMARY_METRIC) -> str:
+    return f"{metric}{_DELTA_SUFFIX}"
+
+
+def comparison_entry(
+    delta: float, low: float, high: float, *, metric: str = PRIMARY_METRIC
+) -> ComparisonEntry:
+    """A comparison block entry; significant when the interval excludes 0."""
+    entry: dict[str, Any] = {
+        delta_key(metric): round(delta, 6),
+        _INTERVAL: [round(low, 6), round(high, 6)],
+        _SIGNIFICANT: bool(low > 0 or high < 0),
+    }
+    return entry  # type: ignore[return-value]
+
+
+def read_comparison_entry(
+    entry: ComparisonEntry, metric: str = PRIMARY_METRIC
+) -> tuple[float, float, float, bool]:
+    """(delta, low, high, significant) of a comparison entry."""
+    data: dict[str, Any] = dict(entry)
+    low, high = data[_INTERVAL]
+    return float(data[delta_key(metric)]), float(low), float(high), bool(data[_SIGNIFICANT])
+
+
+def outcome(delta: float, significant: bool) -> str:
+    """win / loss / tie: a dim wins or loses only when its interval excludes 0."""
+    return TIE if not significant else (WIN if delta > 0 else LOSS)
+
+
+def output_paths(output_dir: str | Path) -> dict[str, str]:
+    """Every file of a finished output folder, by role (results, report, chart, per_query, model)."""
+    folder = Path(output_dir)
+    paths = {role: str(folder / name) for role, name in OUTPUT_FILES.items()}
+    return {**paths, "model": str(folder / MODEL_DIR)}
+
+
+# -- validation ----------------------------------------------------------------------------------
+
+
+def validate_results(results: Any, *, source: str = "results.json") -> None:
+    """Raise ResultsError naming the first missing or mistyped key (e.g. `comparison.384.ci95`)."""
+    if not isinstance(results, dict):
+        raise ResultsError(f"{source}: expected a JSON object, got {type(results).__name__}")
+    version = results.get("schema_version")
+    if version != SCHEMA_VERSION:
+        found = "no schema_version" if version is None else f"schema_version {version!r}"
+        raise ResultsError(
+            f"{source}: {found}; this embedtune reads schema_version {SCHEMA_VERSION} "
+            "(re-run the job to rewrite the file)"
+        )
+    kind = results.get("kind")
+    if kind not in SCHEMAS:
+        raise ResultsError(f"{source}: key 'kind' must be one of {sorted(SCHEMAS)}, got {kind!r}")
+    _check(results, SCHEMAS[kind], "", source)
+    _check_consistency(results, kind, source)
+
+
+def _fail(source: str, path: str, message: str) -> None:
+    raise ResultsError(f"{source}: key {path!r} {message}")
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text[:60]}{'...' if len(text) > 60 else ''}"
+
+
+def _check(value: Any, annotation: Any, path: str, source: str) -> None:
+    """Check `value` against a type annotation of this module, recursively."""
+    if annotation is Any:
+        return
+    if is_typeddict(annotation):
+        _check_typeddict(value, annotation, path, source)
+        return
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Literal:
+        if value not in args:
+            _fail(source, path, f"must be one of {list(args)}, got {_describe(value)}")
+    elif origin in (Union, types.UnionType):
+        for option in args:
+            try:
+                _check(value, option, path, source)
+                return
+            except ResultsError:
+                continue
+        _fail(source, path, f"must be {_type_name(annotation)}, got {_describe(value)}")
+    elif origin is dict:
+        if not isinstance(value, dict):
+            _fail(source, path, f"must be an object, got {_describe(value)}")
+        for key, item in value.items():
+            _check(item, args[1], f"{path}.{key}", source)
+    elif origin is list:
+        if not isinstance(value, list):
+            _fail(source, path, f"must be a list, got {_describe(value)}")
+        for i, item in enumerate(value):
+            _check(item, args[0], f"{path}[{i}]", source)
+    elif origin is tuple:
+        if not isinstance(value, (list, tuple)) or len(value) != len(args):
+            _fail(source, path, f"must be a list of {len(args)} values, got {_describe(value)}")
+        for i, (item, arg) in enumerate(zip(value, args)):
+            _check(item, arg, f"{path}[{i}]", source)
+    else:
+        _check_scalar(value, annotation, path, source)
+
+
+def _check_scalar(value: Any, annotation: Any, path: str, source: str) -> None:
+    ok = {
+        bool: lambda v: isinstance(v, bool),
+        int: lambda v: isinstance(v, int) and not isinstance(v, bool),
+        float: lambda v: (
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        ),
+        str: lambda v: isinstance(v, str),
+        type(None): lambda v: v is None,
+    }[annotation]
+    if not ok(value):
+        _fail(source, path, f"must be {_type_name(annotation)}, got {_describe(value)}")
+
+
+def _check_typeddict(value: Any, schema: type, path: str, source: str) -> None:
+    where = path or "(top level)"
+    if not isinstance(value, dict):
+        _fail(source, where, f"must be an object, got {_describe(value)}")
+    hints = get_type_hints(schema)
+    missing = sorted(schema.__required_keys__ - value.keys())  # type: ignore[attr-defined]
+    if missing:
+        names = ", ".join(repr(_join(path, key)) for key in missing)
+        raise ResultsError(f"{source}: missing key{'s' if len(missing) > 1 else ''} {names}")
+    for key, annotation in hints.items():
+        if key in value:
+            _check(value[key], annotation, _join(path, key), source)
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _type_name(annotation: Any) -> str:
+    if annotation is type(None):
+        return "null"
+    if get_origin(annotation) in (Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in get_args(annotation))
+    names = {bool: "true/false", int: "an integer", float: "a finite number", str: "a string"}
+    return names.get(annotation, str(annotation))
+
+
+def _check_consistency(results: dict[str, Any], kind: str, source: str) -> None:
+    """Cross-key rules: every per-dim block covers exactly `dims`; the verdict agrees."""
+    dims = {str(d) for d in results["dims"]}
+    if not dims:
+        raise ResultsError(f"{source}: key 'dims' is empty")
+    blocks = [*SCORE_LABELS[kind]]
+    if kind == FINETUNE:
+        blocks.append("comparison")
+    for block in blocks:
+        if set(results[block]) != dims:
+            raise ResultsError(
+                f"{source}: key {block!r} has dims {sorted(results[block])}, "
+                f"but 'dims' lists {sorted(dims)}"
+            )
+    if kind == FINETUNE:
+        if set(results["verdict"]["test"]) != dims:
+            raise ResultsError(
+                f"{source}: key 'verdict.test' does not cover the dims {sorted(dims)}"
+            )
+        if results["verdict"]["selected"] != results["selection"]["selected"]:
+            raise ResultsError(
+                f"{source}: key 'verdict.selected' ({results['verdict']['selected']}) differs "
+                f"from 'selection.selected' ({results['selection']['selected']})"
+            )
