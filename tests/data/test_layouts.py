@@ -37,10 +37,10 @@ def test_similar_lengths_are_ambiguous_and_the_error_names_the_flags(tmp_path):
     ]
     path = tmp_path / "pairs.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows))
-    with pytest.raises(DataError) as err:
+    with pytest.raises(DataError, match="ambiguous") as err:
         load_pairs(DataOptions(source=str(path)))
     message = str(err.value)
-    assert str(path) in message and "ambiguous" in message
+    assert str(path) in message
     assert "--query-column anchor --document-column positive" in message
     assert "--query-column positive --document-column anchor" in message
 

@@ -56,9 +56,9 @@ def test_the_interval_matches_the_normal_approximation():
 
 
 def test_bad_inputs_are_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"equal length, got shapes \(2,\) and \(1,\)"):
         paired_bootstrap([0.1, 0.2], [0.1])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no queries to bootstrap"):
         paired_bootstrap([], [])
 
 
@@ -99,5 +99,5 @@ def test_comparison_from_the_per_query_table():
 def test_models_on_different_queries_are_refused():
     base = _evaluation({384: [0.1, 0.2]})
     other = _evaluation({384: [0.1, 0.2, 0.3]})
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="finetuned: the test queries differ between models"):
         per_query_table({"base": base, "finetuned": other})

@@ -51,13 +51,13 @@ def test_a_strict_margin_falls_back_to_random_negatives(base_model, pairs):
 
 
 def test_bad_settings_are_refused(base_model, pairs):
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="range_min < range_max, got 5, 5"):
         add_hard_negatives(pairs, base_model, range_min=5, range_max=5)
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="already has a negative column"):
         add_hard_negatives(pairs.add_column(NEGATIVE, pairs[DOCUMENT]), base_model)
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="range_min < hard_negative_range_max, got 3 and 2"):
         load_config(hard_negative_range_min=3, hard_negative_range_max=2)
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match=r"relative_margin must be in \[0, 1\), got 1.5"):
         load_config(hard_negative_relative_margin=1.5)
 
 
