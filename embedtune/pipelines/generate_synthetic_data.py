@@ -14,7 +14,7 @@ from embedtune.steps.synthetic import (
     publish_generated_dataset,
     scan_for_pii,
 )
-from embedtune.synthetic.generate import GenerateConfig
+from embedtune.synthetic.generate import GenerateConfig, check_generate_config
 
 
 @pipeline(enable_cache=False)
@@ -26,5 +26,7 @@ def generate_synthetic_data(config: dict[str, Any]) -> None:
 
 
 def run_generate_pipeline(config: GenerateConfig) -> dict[str, Any]:
+    """Run the pipeline; the refusals (output folder, LLM spec) come before it starts."""
+    check_generate_config(config)
     run = generate_synthetic_data(config=dataclasses.asdict(config))
     return run.steps["publish_generated_dataset"].outputs["published"][0].load()

@@ -9,7 +9,6 @@ Chunk text is always a verbatim slice of the document, so formatting is kept.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import re
@@ -18,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from embedtune.errors import ConfigError
-from embedtune.synthetic.chunk import Chunk
+from embedtune.ids import text_id
 from embedtune.synthetic.documents import Document
 
 logger = logging.getLogger(__name__)
@@ -29,6 +28,17 @@ _ATX_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
 _RST_ADORNMENT = re.compile(r"^([=\-`:'\"~^_*+#<>.!$%&(),/;?@\[\]\\{|}])\1{2,}[ \t]*$")
 _WORD = re.compile(r"\S+")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of a document: the unit queries are generated for and the corpus is made of."""
+
+    id: str
+    text: str
+    source: str  # file path (or other origin) the chunk was cut from
+    section: str  # heading path, e.g. "Install > Linux"
+    token_count: int  # tokens by the base model's tokenizer (or whitespace words if none given)
 
 
 @dataclass(frozen=True)
@@ -59,15 +69,7 @@ def chunk_documents(
     Returns:
         Chunks in document order. Ids are stable: a hash of source, index and text.
     """
-    if max_tokens < 1:
-        raise ConfigError(f"max_tokens must be at least 1, got {max_tokens}")
-    if not 0 <= overlap_tokens < max_tokens:
-        raise ConfigError(
-            f"overlap_tokens must be at least 0 and below max_tokens ({max_tokens}), "
-            f"got {overlap_tokens}"
-        )
-    if min_tokens < 0:
-        raise ConfigError(f"min_tokens must be at least 0, got {min_tokens}")
+    _check_sizes(max_tokens, overlap_tokens, min_tokens)
     if isinstance(tokenizer, str):
         from transformers import AutoTokenizer
 
@@ -77,27 +79,45 @@ def chunk_documents(
     chunks: list[Chunk] = []
     dropped_docs = 0
     for doc in docs:
-        index = 0
-        sections = _merge_small(split_sections(doc), spans, min_tokens)
-        if not sections:
-            dropped_docs += 1
-            continue
-        for section in sections:
-            name = SECTION_SEPARATOR.join(section.path)
-            for text, count in _windows(section.text, spans, max_tokens, overlap_tokens):
-                chunks.append(
-                    Chunk(
-                        id=_chunk_id(doc.source, index, text),
-                        text=text,
-                        source=doc.source,
-                        section=name,
-                        token_count=count,
-                    )
-                )
-                index += 1
+        cut = _chunk_document(doc, spans, max_tokens, overlap_tokens, min_tokens)
+        dropped_docs += not cut
+        chunks.extend(cut)
     if dropped_docs:
         logger.info("Dropped %d document(s) shorter than %d tokens", dropped_docs, min_tokens)
     logger.info("Cut %d chunk(s)", len(chunks))
+    return chunks
+
+
+def _check_sizes(max_tokens: int, overlap_tokens: int, min_tokens: int) -> None:
+    if max_tokens < 1:
+        raise ConfigError(f"max_tokens must be at least 1, got {max_tokens}")
+    if not 0 <= overlap_tokens < max_tokens:
+        raise ConfigError(
+            f"overlap_tokens must be at least 0 and below max_tokens ({max_tokens}), "
+            f"got {overlap_tokens}"
+        )
+    if min_tokens < 0:
+        raise ConfigError(f"min_tokens must be at least 0, got {min_tokens}")
+
+
+def _chunk_document(
+    doc: Document, spans: _Spans, max_tokens: int, overlap_tokens: int, min_tokens: int
+) -> list[Chunk]:
+    """The chunks of one document (none when it is shorter than ``min_tokens``)."""
+    chunks: list[Chunk] = []
+    for section in _merge_small(split_sections(doc), spans, min_tokens):
+        name = SECTION_SEPARATOR.join(section.path)
+        for text, count in _windows(section.text, spans, max_tokens, overlap_tokens):
+            index = str(len(chunks))
+            chunks.append(
+                Chunk(
+                    id=text_id("c", doc.source, index, text),
+                    text=text,
+                    source=doc.source,
+                    section=name,
+                    token_count=count,
+                )
+            )
     return chunks
 
 
@@ -230,11 +250,6 @@ def _windows(text: str, spans: _Spans, max_tokens: int, overlap: int) -> list[tu
             start += 1
         windows.append((text[offsets[start][0] : offsets[end - 1][1]], end - start))
     return windows
-
-
-def _chunk_id(source: str, index: int, text: str) -> str:
-    digest = hashlib.sha256(f"{source}\x00{index}\x00{text}".encode()).hexdigest()
-    return digest[:16]
 
 
 class _Spans:

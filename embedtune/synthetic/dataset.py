@@ -1,9 +1,10 @@
-"""Build, save and publish the generated (query, document, negative query) dataset.
+"""Build and save the generated (query, document, negative query) dataset.
 
 The saved folder loads with ``datasets.load_from_disk(folder)`` and has the columns of
-:data:`embedtune.synthetic.chunk.GENERATED_COLUMNS`; a ``generated.jsonl`` copy sits next to
-the Arrow files for people to read. Saving is atomic: the dataset is written to a temporary
-sibling folder which then replaces the target, so a crash never leaves a half-written dataset.
+:data:`GENERATED_COLUMNS`; a ``generated.jsonl`` copy sits next to the Arrow files for people to
+read, and a marker file says the folder was written by ``embedtune generate`` (only such a
+folder is ever replaced without ``overwrite``). Saving is atomic (:func:`embedtune.io.
+write_dir_atomic`): a crash never leaves a half-written dataset.
 """
 
 from __future__ import annotations
@@ -11,18 +12,28 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from embedtune.errors import DataError
-from embedtune.synthetic.chunk import GENERATED_COLUMNS, Chunk
+from embedtune.io import write_dir_atomic
+from embedtune.synthetic.chunking import Chunk
 
 logger = logging.getLogger(__name__)
 
+# Columns of a generated dataset: the layout `embedtune finetune` reads without flags.
+GENERATED_COLUMNS = (
+    "chunk_id",
+    "document",
+    "query",
+    "negative_query",
+    "source",
+    "section",
+    "token_count",
+)
 JSONL_NAME = "generated.jsonl"
+MARKER_NAME = ".embedtune-generate"
 
 
 def generated_features():
@@ -51,12 +62,25 @@ def build_generated_dataset(chunks: Sequence[Chunk], examples: Sequence[Mapping]
     """
     from datasets import Dataset
 
+    rows = _rows(_match_examples(chunks, examples))
+    if not rows["chunk_id"]:
+        raise DataError(
+            f"no usable (query, negative_query) pairs for {len(chunks)} chunks",
+            hint="check the generator's log; with an LLM, try a larger model",
+        )
+    return Dataset.from_dict(rows, features=generated_features())
+
+
+def _match_examples(
+    chunks: Sequence[Chunk], examples: Sequence[Mapping]
+) -> list[tuple[Chunk, Mapping]]:
+    """(chunk, example) pairs in chunk order, matched by ``chunk_id`` or else by position."""
     by_id = {c.id: c for c in chunks}
     if len(by_id) != len(chunks):
         raise DataError("chunk ids are not unique", hint="cut the chunks again")
     if not examples:
-        pairs = []
-    elif all("chunk_id" in e for e in examples):
+        return []
+    if all("chunk_id" in e for e in examples):
         pairs = []
         for i, example in enumerate(examples):
             chunk = by_id.get(example["chunk_id"])
@@ -64,15 +88,17 @@ def build_generated_dataset(chunks: Sequence[Chunk], examples: Sequence[Mapping]
                 raise DataError(f"example {i} refers to unknown chunk id {example['chunk_id']!r}")
             pairs.append((chunk, example))
         order = {c.id: i for i, c in enumerate(chunks)}
-        pairs.sort(key=lambda p: order[p[0].id])
-    elif len(examples) == len(chunks):
-        pairs = list(zip(chunks, examples, strict=True))
-    else:
-        raise DataError(
-            f"got {len(examples)} examples for {len(chunks)} chunks and the examples have no "
-            "'chunk_id' to match them by"
-        )
+        return sorted(pairs, key=lambda p: order[p[0].id])
+    if len(examples) == len(chunks):
+        return list(zip(chunks, examples, strict=True))
+    raise DataError(
+        f"got {len(examples)} examples for {len(chunks)} chunks and the examples have no "
+        "'chunk_id' to match them by"
+    )
 
+
+def _rows(pairs: list[tuple[Chunk, Mapping]]) -> dict[str, list]:
+    """Columns of the usable pairs: both queries non-empty, each (chunk, query) once."""
     rows: dict[str, list] = {name: [] for name in GENERATED_COLUMNS}
     unusable = 0
     seen: set[tuple[str, str]] = set()
@@ -97,115 +123,75 @@ def build_generated_dataset(chunks: Sequence[Chunk], examples: Sequence[Mapping]
             rows[name].append(row[name])
     if unusable:
         logger.warning("Left out %d example(s) with an empty or repeated query", unusable)
-    if not rows["chunk_id"]:
-        raise DataError(
-            f"no usable (query, negative_query) pairs for {len(chunks)} chunks",
-            hint="check the generator's log; with an LLM, try a larger model",
-        )
-    return Dataset.from_dict(rows, features=generated_features())
+    return rows
 
 
 def _clean(value) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def save_generated_dataset(ds, output_dir: str | os.PathLike) -> Path:
-    """Save ``ds`` to ``output_dir`` atomically (replacing an earlier save) plus a JSONL copy.
+def check_output_folder(output_dir: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Refuse an output folder that saving would wrongly replace, before any work is done.
+
+    A new or empty folder, or one an earlier ``embedtune generate`` wrote (it holds
+    :data:`MARKER_NAME`), is fine; any other folder is replaced only with ``overwrite``. The
+    parent folder is created and a probe file written (and removed) there, where the dataset
+    is written first, so an unwritable place fails now rather than after the LLM calls.
+    """
+    target = Path(output_dir)
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        raise DataError(
+            "exists and is not a folder (or is a symbolic link)",
+            path=str(target),
+            hint="give the path of a new folder",
+        )
+    if (
+        target.is_dir()
+        and any(target.iterdir())
+        and not (target / MARKER_NAME).is_file()
+        and not overwrite
+    ):
+        raise DataError(
+            f"exists, is not empty and was not written by `embedtune generate` (no {MARKER_NAME} "
+            "file in it); refusing to replace it",
+            path=str(target),
+            hint="choose a new or empty output folder, or pass --overwrite to replace the folder "
+            "and everything in it",
+        )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".probe", dir=target.parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise DataError(
+            f"cannot write the output folder here: {err.strerror or err}",
+            path=str(target),
+            hint="choose a folder you can write to",
+        ) from None
+    return target
+
+
+def save_generated_dataset(ds, output_dir: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Save ``ds`` to ``output_dir`` atomically, with a JSONL copy and the generate marker.
 
     Raises:
-        DataError: the dataset lacks a generated column, or ``output_dir`` exists and is
-            neither empty nor a saved dataset (so it is not overwritten).
+        DataError: the dataset lacks a generated column, or ``output_dir`` is refused by
+            :func:`check_output_folder`.
     """
     missing = [c for c in GENERATED_COLUMNS if c not in ds.column_names]
     if missing:
         raise DataError(f"dataset lacks the columns {missing}", hint="use build_generated_dataset")
-    target = Path(output_dir)
-    if target.exists():
-        if not target.is_dir():
-            raise DataError("exists and is not a folder", path=str(target))
-        if any(target.iterdir()) and not (target / "state.json").exists():
-            raise DataError(
-                "exists and is not a saved dataset; refusing to replace it",
-                path=str(target),
-                hint="choose an empty or new output folder",
-            )
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target = check_output_folder(output_dir, overwrite=overwrite)
 
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    old: Path | None = None
-    try:
-        ds.save_to_disk(str(tmp))
-        with open(tmp / JSONL_NAME, "w", encoding="utf-8") as fh:
+    def write(folder: Path) -> None:
+        ds.save_to_disk(str(folder))
+        with open(folder / JSONL_NAME, "w", encoding="utf-8") as fh:
             for row in ds:
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-            old.rmdir()
-            os.replace(target, old)
-        try:
-            os.replace(tmp, target)
-        except OSError:
-            if old is not None:  # put the earlier save back
-                os.replace(old, target)
-                old = None
-            raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        marker = {"written_by": "embedtune generate", "rows": len(ds)}
+        (folder / MARKER_NAME).write_text(json.dumps(marker) + "\n", encoding="utf-8")
+
+    write_dir_atomic(target, write)
     logger.info("Saved %d generated examples to %s", len(ds), target)
     return target
-
-
-def load_generated_dataset(path: str | os.PathLike):
-    """Load a dataset saved by :func:`save_generated_dataset`, checking its columns."""
-    from datasets import load_from_disk
-
-    path = Path(path)
-    if not (path / "state.json").exists() and not (path / "dataset_dict.json").exists():
-        raise DataError("is not a saved dataset", path=str(path))
-    ds = load_from_disk(str(path))
-    missing = [c for c in GENERATED_COLUMNS if c not in ds.column_names]
-    if missing:
-        raise DataError(f"lacks the columns {missing}", path=str(path))
-    return ds
-
-
-@dataclass(frozen=True)
-class PushResult:
-    """Outcome of :func:`push_to_hub`; true when the dataset was pushed."""
-
-    ok: bool
-    message: str
-
-    def __bool__(self) -> bool:
-        return self.ok
-
-
-def push_to_hub(ds, repo: str, *, private: bool = True, token: str | None = None) -> PushResult:
-    """Push ``ds`` to the Hugging Face Hub dataset repo ``repo``; never raises.
-
-    The token comes from ``token`` or the ``HF_TOKEN`` environment variable and is never
-    logged. When offline, unauthenticated or the Hub refuses, it returns a false result whose
-    message says why (also logged as a warning).
-    """
-    token = token or os.environ.get("HF_TOKEN") or None
-    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
-        return _push_failed(repo, "HF_HUB_OFFLINE is set, so the Hub can't be reached")
-    if token is None:
-        return _push_failed(repo, "no token: set the HF_TOKEN environment variable")
-    try:
-        ds.push_to_hub(repo, private=private, token=token)
-    except Exception as exc:  # network errors, auth errors, repo errors: all reported softly
-        reason = f"{type(exc).__name__}: {exc}".replace(token, "***")
-        return _push_failed(repo, reason.splitlines()[0][:300])
-    message = f"pushed {len(ds)} examples to https://huggingface.co/datasets/{repo}"
-    logger.info(message)
-    return PushResult(True, message)
-
-
-def _push_failed(repo: str, reason: str) -> PushResult:
-    message = f"could not push the generated dataset to {repo!r}: {reason}"
-    logger.warning(message)
-    return PushResult(False, message)

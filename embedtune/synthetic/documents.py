@@ -6,8 +6,11 @@ headings become Markdown ``#`` headings so that the chunker can keep the heading
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import stat
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -28,6 +31,13 @@ SUPPORTED_SUFFIXES: dict[str, str] = {
     ".htm": "html",
 }
 
+# What load_documents skips inside folders, as counted in its log.
+SKIP_UNSUPPORTED = "file(s) with an unsupported suffix"
+SKIP_EMPTY = "empty document(s)"
+SKIP_NOT_REGULAR = "FIFO/socket/device file(s) (not regular files)"
+SKIP_BROKEN_LINK = "dangling symbolic link(s) or link loop(s)"
+SKIP_UNREADABLE = "unreadable file(s) or folder(s)"
+
 
 @dataclass(frozen=True)
 class Document:
@@ -42,62 +52,26 @@ def load_documents(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> li
     """Load every supported document under ``paths`` (files and/or folders, recursively).
 
     Hidden files and folders (names starting with ``.``) inside folders are skipped, as are
-    files with unsupported suffixes. A file named explicitly must have a supported suffix.
+    files with unsupported suffixes. Only regular files are opened: inside a folder, a FIFO,
+    socket or device, a dangling symbolic link or a symbolic link loop, and a file that cannot
+    be read are skipped, and each kind is counted in a warning (symbolic links to folders are
+    not followed). A file named explicitly must be a regular file with a supported suffix.
     Documents are returned sorted by path within each given folder, in the order given.
 
     Raises:
-        DataError: a path does not exist, a file is not UTF-8, an explicit file has an
-            unsupported suffix, or no supported document with text was found.
+        DataError: a path does not exist or is not a regular file or folder, a file is not
+            UTF-8, an explicit file has an unsupported suffix, or no document with text was
+            found.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     paths = [Path(p) for p in paths]
     if not paths:
         raise DataError("no document paths were given", hint="pass a folder or files")
-
-    found: list[tuple[Path, str]] = []  # (file, source label)
-    skipped_unsupported = 0
-    for root in paths:
-        if not root.exists():
-            raise DataError(
-                "does not exist", path=str(root), hint="check the path to your documents"
-            )
-        if root.is_file():
-            if root.suffix.lower() not in SUPPORTED_SUFFIXES:
-                raise DataError(
-                    f"unsupported document type {root.suffix or '(no suffix)'!r}",
-                    path=str(root),
-                    hint="supported: " + ", ".join(sorted(SUPPORTED_SUFFIXES)),
-                )
-            found.append((root, root.as_posix()))
-            continue
-        for file in _walk(root):
-            if file.suffix.lower() in SUPPORTED_SUFFIXES:
-                found.append((file, file.relative_to(root).as_posix()))
-            else:
-                skipped_unsupported += 1
-
-    if skipped_unsupported:
-        logger.info("Skipped %d file(s) with unsupported suffixes", skipped_unsupported)
-
-    documents: list[Document] = []
-    seen: set[Path] = set()
-    empty = 0
-    for file, source in found:
-        resolved = file.resolve()
-        if resolved in seen:
-            continue
-        seen.add(resolved)
-        fmt = SUPPORTED_SUFFIXES[file.suffix.lower()]
-        raw = _read_utf8(file)
-        text = html_to_text(raw) if fmt == "html" else _normalise_newlines(raw)
-        if not text.strip():
-            empty += 1
-            continue
-        documents.append(Document(source=source, text=text, format=fmt))
-
-    if empty:
-        logger.info("Skipped %d empty document(s)", empty)
+    skipped: Counter[str] = Counter()
+    found = [pair for root in paths for pair in _files_under(root, skipped)]
+    documents = _read_documents(found, skipped)
+    _log_skipped(skipped)
     if not documents:
         where = ", ".join(str(p) for p in paths)
         raise DataError(
@@ -108,16 +82,101 @@ def load_documents(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> li
     return documents
 
 
-def _walk(root: Path) -> list[Path]:
+def _files_under(root: Path, skipped: Counter[str]) -> list[tuple[Path, str]]:
+    """(file, source label) of the supported files at ``root`` (a file or a folder)."""
+    if not root.exists():
+        kind = " (a dangling symbolic link or a symbolic link loop)" if root.is_symlink() else ""
+        raise DataError(
+            f"does not exist{kind}", path=str(root), hint="check the path to your documents"
+        )
+    if root.is_dir():
+        found = []
+        for file in _walk(root, skipped):
+            if file.suffix.lower() in SUPPORTED_SUFFIXES:
+                found.append((file, file.relative_to(root).as_posix()))
+            else:
+                skipped[SKIP_UNSUPPORTED] += 1
+        return found
+    if not root.is_file():
+        raise DataError(
+            "is not a regular file or folder (a FIFO, socket or device); only regular files "
+            "are read",
+            path=str(root),
+            hint="copy the text into a file and pass that",
+        )
+    if root.suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise DataError(
+            f"unsupported document type {root.suffix or '(no suffix)'!r}",
+            path=str(root),
+            hint="supported: " + ", ".join(sorted(SUPPORTED_SUFFIXES)),
+        )
+    return [(root, root.as_posix())]
+
+
+def _read_documents(found: list[tuple[Path, str]], skipped: Counter[str]) -> list[Document]:
+    documents: list[Document] = []
+    seen: set[tuple[int, int]] = set()  # (device, inode): a file reached twice is read once
+    for file, source in found:
+        try:
+            raw, identity = _read_regular_file(file)
+        except (FileNotFoundError, NotADirectoryError):
+            skipped[SKIP_BROKEN_LINK] += 1
+            continue
+        except OSError as err:
+            skipped[SKIP_BROKEN_LINK if err.errno == errno.ELOOP else SKIP_UNREADABLE] += 1
+            continue
+        if raw is None:
+            skipped[SKIP_NOT_REGULAR] += 1
+            continue
+        if identity in seen:
+            continue
+        seen.add(identity)
+        fmt = SUPPORTED_SUFFIXES[file.suffix.lower()]
+        text = _decode_utf8(raw, file)
+        text = html_to_text(text) if fmt == "html" else _normalise_newlines(text)
+        if not text.strip():
+            skipped[SKIP_EMPTY] += 1
+            continue
+        documents.append(Document(source=source, text=text, format=fmt))
+    return documents
+
+
+def _read_regular_file(path: Path) -> tuple[bytes | None, tuple[int, int]]:
+    """The bytes of ``path`` if it is a regular file (None otherwise), and its identity.
+
+    Opened without blocking, and checked on the open descriptor: a FIFO is never read from
+    (reading one blocks until something writes to it) even if it replaced a file meanwhile.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            return None, (info.st_dev, info.st_ino)
+        return handle.read(), (info.st_dev, info.st_ino)
+
+
+def _log_skipped(skipped: Counter[str]) -> None:
+    if skipped[SKIP_UNSUPPORTED]:
+        logger.info("Skipped %d file(s) with unsupported suffixes", skipped[SKIP_UNSUPPORTED])
+    if skipped[SKIP_EMPTY]:
+        logger.info("Skipped %d empty document(s)", skipped[SKIP_EMPTY])
+    problems = {k: skipped[k] for k in (SKIP_NOT_REGULAR, SKIP_BROKEN_LINK, SKIP_UNREADABLE)}
+    if any(problems.values()):
+        logger.warning("Skipped %s", ", ".join(f"{n} {kind}" for kind, n in problems.items() if n))
+
+
+def _walk(root: Path, skipped: Counter[str]) -> list[Path]:
+    def unreadable_folder(_: OSError) -> None:
+        skipped[SKIP_UNREADABLE] += 1
+
     files: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable_folder):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         files.extend(Path(dirpath) / f for f in sorted(filenames) if not f.startswith("."))
     return files
 
 
-def _read_utf8(path: Path) -> str:
-    data = path.read_bytes()
+def _decode_utf8(data: bytes, path: Path) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

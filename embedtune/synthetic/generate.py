@@ -1,5 +1,6 @@
 """From a folder of documents to a reviewed-ready training dataset, as plain functions:
 
+check_generate_config(config)           # refusals first: output folder, LLM spec, settings
 chunks = load_chunks(config)            # load + heading-aware chunking
 chunks, pii = screen_pii(chunks, config)
 examples = generate_examples(chunks, config)   # LLM via distilabel, or the offline generator
@@ -10,15 +11,21 @@ publish_generated(dataset, config)      # save (atomic), optional Hub push, opti
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from datasets import Dataset
 
-from embedtune.synthetic.chunk import Chunk
-from embedtune.synthetic.chunking import chunk_documents
-from embedtune.synthetic.dataset import build_generated_dataset, push_to_hub, save_generated_dataset
+from embedtune.errors import ConfigError
+from embedtune.synthetic.chunking import Chunk, chunk_documents
+from embedtune.synthetic.dataset import (
+    build_generated_dataset,
+    check_output_folder,
+    save_generated_dataset,
+)
 from embedtune.synthetic.documents import load_documents
+from embedtune.synthetic.llm import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 from embedtune.synthetic.offline_queries import generate_offline_examples
 from embedtune.synthetic.pii import PiiReport, drop_pii_chunks, scan_pii
 
@@ -29,6 +36,7 @@ logger = logging.getLogger(__name__)
 class GenerateConfig:
     docs: list[str] = field(default_factory=list)
     output: str = "outputs/generated"
+    overwrite: bool = False  # replace an output folder that `generate` did not write
     llm: str | None = None  # None: the offline generator; else openai:MODEL or hf:PATH[:GGUF]
     context: str = ""  # what the documents are about, steers the LLM's questions
     max_tokens: int = 256
@@ -38,27 +46,42 @@ class GenerateConfig:
     tokenizer: str | None = None  # None: the base model's tokenizer (offline MiniLM)
     llm_batch_size: int = 8
     max_new_tokens: int = 256
+    llm_timeout: float = DEFAULT_TIMEOUT  # seconds to wait for one endpoint answer
+    llm_retries: int = DEFAULT_RETRIES  # further tries of a request that timed out or failed
     seed: int = 42
     push_to_hub: str | None = None
     argilla_dataset: str | None = None
 
 
-def _tokenizer(config: GenerateConfig) -> Any:
-    from transformers import AutoTokenizer
+def check_generate_config(config: GenerateConfig) -> None:
+    """Every refusal that needs no document read and no LLM call: run it before any work."""
+    if not config.docs:
+        raise ConfigError("no documents given: pass --docs with a folder or files")
+    if not (isinstance(config.llm_timeout, (int, float)) and math.isfinite(config.llm_timeout)):
+        raise ConfigError(f"llm_timeout must be a number of seconds, got {config.llm_timeout!r}")
+    if config.llm_timeout <= 0:
+        raise ConfigError(f"llm_timeout must be above 0 seconds, got {config.llm_timeout}")
+    if config.llm_retries < 0:
+        raise ConfigError(f"llm_retries must be 0 or more, got {config.llm_retries}")
+    if config.llm_batch_size < 1:
+        raise ConfigError(f"llm_batch_size must be at least 1, got {config.llm_batch_size}")
+    check_output_folder(config.output, overwrite=config.overwrite)
+    if config.llm:
+        from embedtune.synthetic.llm import check_llm
 
-    from embedtune.config import default_base_model
-
-    return AutoTokenizer.from_pretrained(config.tokenizer or default_base_model())
+        check_llm(config.llm)
 
 
 def load_chunks(config: GenerateConfig) -> list[Chunk]:
+    from embedtune.config import default_base_model
+
     documents = load_documents(config.docs)
     chunks = chunk_documents(
         documents,
         max_tokens=config.max_tokens,
         overlap_tokens=config.overlap_tokens,
         min_tokens=config.min_tokens,
-        tokenizer=_tokenizer(config),
+        tokenizer=config.tokenizer or default_base_model(),
     )
     logger.info("%d documents -> %d chunks", len(documents), len(chunks))
     return chunks
@@ -79,16 +102,16 @@ def generate_examples(chunks: list[Chunk], config: GenerateConfig) -> list[dict]
     if not config.llm:
         logger.info("Generating queries offline (no --llm given)")
         return generate_offline_examples(chunks, seed=config.seed)
-    from embedtune.synthetic.llm import describe_llm
     from embedtune.synthetic.llm_queries import generate_llm_examples
 
-    logger.info("Generating queries with %s", describe_llm(config.llm))
     return generate_llm_examples(
         chunks,
         config.llm,
         context=config.context,
         batch_size=config.llm_batch_size,
         max_new_tokens=config.max_new_tokens,
+        timeout=config.llm_timeout,
+        retries=config.llm_retries,
     )
 
 
@@ -102,15 +125,12 @@ def chunks_from_dataset(dataset: Dataset) -> list[Chunk]:
 
 def publish_generated(dataset: Dataset, config: GenerateConfig) -> dict[str, Any]:
     """Save to OUTPUT (atomic), then push to the Hub / Argilla when asked. Returns a summary."""
-    path = save_generated_dataset(dataset, config.output)
+    path = save_generated_dataset(dataset, config.output, overwrite=config.overwrite)
     summary: dict[str, Any] = {"path": str(path), "rows": len(dataset)}
     if config.push_to_hub:
-        result = push_to_hub(dataset, config.push_to_hub)
-        summary["push_to_hub"] = {
-            "repo": config.push_to_hub,
-            "pushed": result.ok,
-            "message": result.message,
-        }
+        from embedtune.hub import push_dataset
+
+        summary["push_to_hub"] = push_dataset(dataset, config.push_to_hub)
     if config.argilla_dataset:
         from embedtune.annotation.argilla_push import push_to_argilla
 
@@ -122,6 +142,7 @@ def publish_generated(dataset: Dataset, config: GenerateConfig) -> dict[str, Any
 
 
 def run_generate(config: GenerateConfig) -> dict[str, Any]:
+    check_generate_config(config)
     chunks = load_chunks(config)
     chunks, pii = screen_pii(chunks, config)
     examples = generate_examples(chunks, config)

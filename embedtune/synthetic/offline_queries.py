@@ -13,7 +13,7 @@ import random
 import re
 from collections import Counter, defaultdict
 
-from embedtune.synthetic.chunk import Chunk
+from embedtune.synthetic.chunking import Chunk
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*[A-Za-z0-9_]|[A-Za-z]")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n\s*\n")

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from embedtune.synthetic.chunk import Chunk
+from embedtune.synthetic.chunking import Chunk
 
 # Category -> patterns. Specific key formats come before the generic secret checks; a span
 # matched by an earlier category is not counted again by a later one.

@@ -16,7 +16,7 @@ from embedtune.annotation import argilla_settings as S  # noqa: E402
 from embedtune.annotation.argilla_pull import PAIR_COLUMNS, load_argilla_pairs  # noqa: E402
 from embedtune.annotation.argilla_push import push_to_argilla  # noqa: E402
 from embedtune.errors import DataError, ServiceError  # noqa: E402
-from embedtune.synthetic.chunk import GENERATED_COLUMNS  # noqa: E402
+from embedtune.synthetic.dataset import GENERATED_COLUMNS  # noqa: E402
 
 from .conftest import ArgillaServer, free_port  # noqa: E402
 

@@ -125,7 +125,7 @@ def test_ids_are_stable_and_unique():
     second = chunk_documents(docs, max_tokens=20, overlap_tokens=4)
     assert [c.id for c in first] == [c.id for c in second]
     assert len({c.id for c in first}) == len(first)
-    assert all(re.fullmatch(r"[0-9a-f]{16}", c.id) for c in first)
+    assert all(re.fullmatch(r"c[0-9a-f]{16}", c.id) for c in first)
     moved = chunk_documents(
         [Document("other.md", MARKDOWN, "markdown")], max_tokens=20, overlap_tokens=4
     )

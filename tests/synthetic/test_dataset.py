@@ -8,12 +8,13 @@ import pytest
 from datasets import load_from_disk
 
 from embedtune.errors import DataError
-from embedtune.synthetic.chunk import GENERATED_COLUMNS, Chunk
+from embedtune.hub import push_dataset
+from embedtune.synthetic.chunking import Chunk
 from embedtune.synthetic.dataset import (
+    GENERATED_COLUMNS,
     JSONL_NAME,
+    MARKER_NAME,
     build_generated_dataset,
-    load_generated_dataset,
-    push_to_hub,
     save_generated_dataset,
 )
 
@@ -87,9 +88,9 @@ def test_save_round_trip_and_jsonl(chunks, tmp_path):
     assert out == tmp_path / "generated"
     loaded = load_from_disk(str(out))
     assert loaded.to_list() == ds.to_list()
-    assert load_generated_dataset(out).to_list() == ds.to_list()
     lines = (out / JSONL_NAME).read_text(encoding="utf-8").splitlines()
     assert [json.loads(line) for line in lines] == ds.to_list()
+    assert json.loads((out / MARKER_NAME).read_text())["written_by"] == "embedtune generate"
     assert [p.name for p in tmp_path.iterdir()] == ["generated"]  # no temp folders left
 
 
@@ -98,7 +99,7 @@ def test_save_replaces_an_earlier_save(chunks, tmp_path):
     save_generated_dataset(first, tmp_path / "out")
     second = first.select([0])
     save_generated_dataset(second, tmp_path / "out")
-    assert load_generated_dataset(tmp_path / "out")["chunk_id"] == ["c1"]
+    assert load_from_disk(str(tmp_path / "out"))["chunk_id"] == ["c1"]
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
 
 
@@ -118,7 +119,7 @@ def test_failed_save_keeps_the_earlier_save(chunks, tmp_path):
 
     with pytest.raises(OSError, match="disk full"):
         save_generated_dataset(Unsavable(), tmp_path / "out")
-    assert load_generated_dataset(tmp_path / "out").to_list() == good.to_list()
+    assert load_from_disk(str(tmp_path / "out")).to_list() == good.to_list()
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
 
 
@@ -133,27 +134,37 @@ def test_save_refuses_to_replace_other_folders(chunks, tmp_path):
         save_generated_dataset(ds.remove_columns(["negative_query"]), tmp_path / "x")
 
 
-def test_load_rejects_non_datasets(tmp_path):
-    with pytest.raises(DataError, match="not a saved dataset"):
-        load_generated_dataset(tmp_path)
-
-
 def test_push_to_hub_fails_softly_offline(chunks, monkeypatch):
     ds = build_generated_dataset(chunks, _examples())
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_TOKEN", "hf_not_a_real_token_for_tests")
-    result = push_to_hub(ds, "someone/embedtune-generated")
-    assert not result
-    assert "HF_HUB_OFFLINE" in result.message
-    assert "hf_not_a_real_token" not in result.message
+    result = push_dataset(ds, "someone/embedtune-generated")
+    assert result["pushed"] is False and result["repo"] == "someone/embedtune-generated"
+    assert result["error"] and "hf_not_a_real_token" not in result["error"]
 
 
-def test_push_to_hub_fails_softly_when_unreachable(chunks, monkeypatch):
-    ds = build_generated_dataset(chunks, _examples())
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    # Without network the Hub client fails at once (connection error, or its own offline
-    # mode when HF_HUB_OFFLINE was set at import); with network the fake token is refused.
-    result = push_to_hub(ds, "someone/embedtune-generated", token="hf_not_a_real_token")
-    assert not result
-    assert "could not push" in result.message
-    assert "hf_not_a_real_token" not in result.message
+def test_push_uses_the_zenml_secret_when_no_token_is_set(chunks, monkeypatch):
+    """The token comes from the ZenML secret `huggingface` (key `token`) as the README says."""
+    from zenml.client import Client
+
+    token = "hf_zenml_secret_token_for_tests_0123456789"
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.delenv("HUGGING_FACE_HUB_TOKEN", raising=False)
+    client = Client()
+    client.create_secret("huggingface", values={"token": token})
+    seen: list[str | None] = []
+
+    class Recording:
+        column_names = list(GENERATED_COLUMNS)
+
+        def push_to_hub(self, repo, *, private, token):
+            seen.append(token)
+            raise ConnectionError(f"no network for {repo} (token={token})")
+
+    try:
+        result = push_dataset(Recording(), "someone/data")
+    finally:
+        client.delete_secret("huggingface")
+    assert seen == [token]
+    assert result["pushed"] is False and "ConnectionError" in result["error"]
+    assert token not in result["error"]

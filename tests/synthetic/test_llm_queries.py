@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from embedtune.errors import ServiceError
-from embedtune.synthetic.chunk import Chunk
+from embedtune.synthetic.chunking import Chunk
 from embedtune.synthetic.llm_queries import clean_query, parse_pair
 
 HAVE_DISTILABEL = importlib.util.find_spec("distilabel") is not None

@@ -9,7 +9,7 @@ import string
 import pytest
 
 from embedtune.errors import ConfigError
-from embedtune.synthetic.chunk import Chunk
+from embedtune.synthetic.chunking import Chunk
 from embedtune.synthetic.pii import drop_pii_chunks, find_pii, scan_pii
 
 # Fake secrets are built at run time (seeded), so no secret-looking literal is in the repo.
