@@ -107,3 +107,73 @@ def test_utf8_bom_and_crlf_are_normalised(tmp_path):
     f.write_bytes("\ufeffline one\r\nline two\r\n".encode())
     (doc,) = load_documents(f)
     assert doc.text == "line one\nline two\n"
+
+
+# --- hostile folders (issue 10, items 14 and 18): skipped and counted, never a hang -----------
+
+
+def test_symlink_loops_and_dangling_symlinks_are_skipped_and_counted(tmp_path, caplog):
+    root = tmp_path / "docs"
+    _write(root / "guide.md", "# Guide\n\nInstall with pip.\n")
+    (root / "self.md").symlink_to(root / "self.md")  # a loop onto itself
+    (root / "a.md").symlink_to(root / "b.md")  # a loop of two
+    (root / "b.md").symlink_to(root / "a.md")
+    (root / "gone.md").symlink_to(root / "deleted.md")  # dangling
+    (root / "alias.md").symlink_to(root / "guide.md")  # a working link: read once
+    with caplog.at_level("INFO"):
+        docs = load_documents(root)
+    assert [d.source for d in docs] == ["alias.md"]  # guide.md is the same file, read once
+    assert "Skipped 4 dangling symbolic link(s) or link loop(s)" in caplog.text
+
+
+def test_a_dangling_symlink_given_explicitly_is_named(tmp_path):
+    (tmp_path / "gone.md").symlink_to(tmp_path / "deleted.md")
+    with pytest.raises(DataError, match=r"gone\.md.*does not exist \(a dangling symbolic link"):
+        load_documents(tmp_path / "gone.md")
+
+
+def _load_in_thread(path, seconds: float = 15.0):
+    """load_documents(path) in a thread; fails (instead of hanging) if it blocks."""
+    import threading
+
+    outcome: dict = {}
+
+    def target():
+        try:
+            outcome["docs"] = load_documents(path)
+        except Exception as err:  # noqa: BLE001 - handed to the test
+            outcome["error"] = err
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return thread.is_alive(), outcome
+
+
+def test_a_fifo_inside_docs_is_skipped_and_counted_never_opened(tmp_path, caplog):
+    import os
+
+    root = tmp_path / "docs"
+    _write(root / "guide.md", "# Guide\n\nInstall with pip.\n")
+    fifo = root / "pipe.md"
+    os.mkfifo(fifo)
+    with caplog.at_level("INFO"):
+        blocked, outcome = _load_in_thread(root)
+    if blocked:  # release the reader so the test process can end, then fail
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    assert not blocked, "load_documents blocked on a FIFO"
+    assert [d.source for d in outcome["docs"]] == ["guide.md"]
+    assert "Skipped 1 FIFO/socket/device file(s) (not regular files)" in caplog.text
+
+
+def test_a_fifo_given_explicitly_is_refused(tmp_path):
+    import os
+
+    fifo = tmp_path / "pipe.md"
+    os.mkfifo(fifo)
+    blocked, outcome = _load_in_thread(fifo)
+    if blocked:
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    assert not blocked, "load_documents blocked on a FIFO"
+    assert isinstance(outcome.get("error"), DataError)
+    assert "is not a regular file or folder (a FIFO, socket or device)" in str(outcome["error"])
