@@ -135,7 +135,7 @@ def _is_trec(lines: list[tuple[int, list[str]]]) -> bool:
 
 def _qrels(path: Path) -> list[tuple[str, str]]:
     """(query-id, corpus-id) pairs with a score above 0, from BEIR or TREC qrels."""
-    if not path.is_file():
+    if not path.exists():  # a FIFO or a folder is not "missing": decode_file refuses it
         return []
     text = decode_file(path)  # DataError for unreadable or non-UTF-8 files
     lines, spaces = _qrels_lines(text)

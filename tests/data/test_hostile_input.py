@@ -315,3 +315,12 @@ def test_non_scalar_ids_are_refused(tmp_path):
     with pytest.raises(DataError, match=r"'_id' must be a string or a number, found list") as info:
         load_beir(folder)
     assert info.value.row == 7
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_fifo_as_qrels_is_refused_not_reported_missing(tmp_path):
+    folder = beir_folder(tmp_path / "beir")
+    (folder / "qrels" / "test.tsv").unlink()
+    os.mkfifo(folder / "qrels" / "test.tsv")
+    with pytest.raises(DataError, match=r"test\.tsv: not a regular file: it is a named pipe"):
+        load_beir(folder)
