@@ -112,6 +112,10 @@ class FinetuneConfig:
             raise ConfigError(f"best_dim {self.best_dim} is not one of the dims {self.dims}")
         if self.max_seq_length is None:
             self.max_seq_length = info.max_seq_length or info.position_limit or 512
+        if self.rescore_model:
+            from embedtune.training.model_loading import check_cross_encoder_folder
+
+            check_cross_encoder_folder(Path(self.rescore_model).expanduser())
         if info.position_limit and self.max_seq_length > info.position_limit:
             raise ConfigError(
                 f"max_seq_length {self.max_seq_length} is above the model's limit of "

@@ -1,131 +1,143 @@
-"""The finetuning workflow as plain functions: what the CLI runs and the ZenML steps wrap.
+"""The finetuning job as plain functions: what the CLI runs and the ZenML steps wrap.
 
-data = load_data(config)
-base, dims = load_base_model(config)
-before = evaluate(base, data, dims, config)
-model, summary = train(config, data, dims, output)
-after = evaluate(model, data, dims, config)
+config = load_config(...)                      # resolved once: dims, base model, lengths
+data = load_data(config)                       # load, clean, split by the protocol
+base = load_base_model(config)                 # the one load of the base model
+before = evaluate(base, data, config)          # test queries, once per model
+outcome = train(config, base, data, output)    # mine, train, select on validation (base included)
+after = outcome.test_evaluation or evaluate(outcome.model, data, config)
+results = finetune_results(...); write_outputs(...)
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sentence_transformers import SentenceTransformer
 from transformers import set_seed
 
+from embedtune.config import FinetuneConfig
+from embedtune.data.protocol import BY_DOCUMENT
 from embedtune.data.retrieval_data import NEGATIVE, RetrievalData
 from embedtune.data.sources import DataOptions, load_retrieval_data
-from embedtune.data.split import split_by_document
 from embedtune.data.truncation import count_truncated
-from embedtune.errors import DataError
 from embedtune.evaluation.bootstrap import (
     compare_tables,
     describe_comparison,
     per_query_table,
 )
 from embedtune.evaluation.retrieval import RetrievalEvaluation, evaluate_retrieval
+from embedtune.evaluation.verdict import verdict_block
 from embedtune.io import write_dir_atomic, write_json_atomic
 from embedtune.reporting.chart import plot_evaluation
 from embedtune.reporting.hardware import describe_hardware
 from embedtune.reporting.html_report import write_html_report
 from embedtune.reporting.provenance import provenance
 from embedtune.reporting.results import build_results, write_results
-from embedtune.config import FinetuneConfig, resolve_dims
 from embedtune.training.finetune import TrainingSummary, finetune
 from embedtune.training.hard_negatives import add_hard_negatives
-from embedtune.training.model_loading import embedding_dimension, load_model
+from embedtune.training.model_loading import load_model
+from embedtune.training.selection import carve_validation, selection_block, validation_curve
 
 logger = logging.getLogger(__name__)
+SCHEMA_VERSION = 2
 
 
-def data_options(config: FinetuneConfig) -> DataOptions:
+def data_options(config: FinetuneConfig, *, require_train: bool = True) -> DataOptions:
     return DataOptions(
         source=config.data,
         query_column=config.query_column,
         document_column=config.document_column,
         negative_column=config.negative_column,
+        split=config.split,
         test_fraction=config.test_fraction,
         seed=config.seed,
         max_train_pairs=config.max_train_pairs,
         max_test_queries=config.max_test_queries,
+        require_train=require_train,
     )
 
 
-def load_data(config: FinetuneConfig) -> RetrievalData:
-    data = load_retrieval_data(data_options(config))
+def load_data(config: FinetuneConfig, *, require_train: bool = True) -> RetrievalData:
+    data = load_retrieval_data(data_options(config, require_train=require_train))
     logger.info("Data: %s", data.summary())
+    logger.info("Protocol: %s (%s)", data.protocol["split"], data.protocol["description"])
     return data
 
 
-def load_base_model(config: FinetuneConfig) -> tuple[SentenceTransformer, list[int]]:
+def load_base_model(config: FinetuneConfig) -> SentenceTransformer:
+    """The base model, loaded once per run: evaluated, mined with, then trained in place."""
     set_seed(config.seed)
-    model = load_model(
+    return load_model(
         config.base_model,
         max_seq_length=config.max_seq_length,
         trust_remote_code=config.trust_remote_code,
     )
-    return model, list(config.dims)
 
 
 def evaluate(
-    model: SentenceTransformer, data: RetrievalData, dims: list[int], config: FinetuneConfig
+    model: SentenceTransformer, data: RetrievalData, config: FinetuneConfig
 ) -> RetrievalEvaluation:
     return evaluate_retrieval(
         model,
         data,
-        dims,
+        config.dims,
         query_prompt=config.query_prompt,
         document_prompt=config.document_prompt,
         batch_size=config.eval_batch_size,
-        show_progress_bar=False,
+        ignore_identical_ids=config.ignore_identical_ids,
     )
 
 
-def model_selection_split(
-    data: RetrievalData, config: FinetuneConfig
-) -> tuple[RetrievalData, dict[str, Any]]:
-    """The data the trainer sees: training pairs and the queries that pick the best epoch.
+def mine_negatives(
+    model: SentenceTransformer, data: RetrievalData, config: FinetuneConfig
+) -> tuple[RetrievalData, dict | None]:
+    """Hard negatives from the base model; the candidate pool follows the protocol."""
+    if not config.hard_negatives:
+        return data, None
+    if NEGATIVE in data.train.column_names:
+        logger.info("The data has its own negatives: hard-negative mining skipped")
+        return data, None
+    shared_corpus = data.protocol.get("split") != BY_DOCUMENT
+    cross_encoder = None
+    if config.rescore_model:
+        from embedtune.training.model_loading import load_cross_encoder
 
-    With one epoch there is nothing to pick, and the per-epoch evaluation may report on the test
-    queries. With several, the best epoch is picked on a validation split carved out of the
-    training pairs (by document), so the test queries never influence the final model.
-    """
-    if config.epochs == 1:
-        return data, {"best_epoch_chosen_on": "only one epoch", "train_pairs": len(data.train)}
-    try:
-        validation = split_by_document(
-            data.train,
-            test_fraction=config.test_fraction,
-            seed=config.seed,
-            source="training pairs",
-        )
-    except DataError as err:
-        logger.warning(
-            "No validation split (%s): the best epoch is chosen on the test queries", err
-        )
-        return data, {"best_epoch_chosen_on": "test queries", "train_pairs": len(data.train)}
-    logger.info(
-        "Best epoch chosen on %d validation queries held out from training", len(validation.queries)
+        cross_encoder = load_cross_encoder(config.rescore_model)
+    train, report = add_hard_negatives(
+        data.train,
+        model,
+        num_negatives=config.num_negatives,
+        corpus=list(data.corpus.values()) if shared_corpus else None,
+        cross_encoder=cross_encoder,
+        range_min=config.hard_negative_range_min,
+        range_max=config.hard_negative_range_max,
+        relative_margin=config.hard_negative_relative_margin,
+        query_prompt=config.query_prompt,
+        document_prompt=config.document_prompt,
+        batch_size=config.eval_batch_size,
+        seed=config.seed,
     )
-    return validation, {
-        "best_epoch_chosen_on": "validation queries",
-        "validation_queries": len(validation.queries),
-        "train_pairs": len(validation.train),
-    }
+    return dataclasses.replace(data, train=train), report.as_dict()
 
 
-def train(
-    config: FinetuneConfig, data: RetrievalData, dims: list[int], output: str | Path
-) -> tuple[SentenceTransformer, TrainingSummary]:
-    """A fresh copy of the base model, finetuned; checkpoints go to OUTPUT/checkpoints."""
-    model, _ = load_base_model(config)
+@dataclass
+class TrainOutcome:
+    model: SentenceTransformer  # the selected model: finetuned, or the base when nothing beat it
+    selected: str  # "finetuned" | "base"
+    summary: TrainingSummary
+    selection: dict[str, Any]  # results.json "selection"
+
+
+def _set_prompts_and_card(model: SentenceTransformer, config: FinetuneConfig) -> None:
     card = model.model_card_data
-    card.model_name = f"{Path(config.base_model).name} finetuned for retrieval with embedtune"
+    card.model_name = f"{config.base_model_name} finetuned for retrieval with embedtune"
     card.tags = [*card.tags, "embedtune", "matryoshka", "retrieval"]
     card.local_files_only = True  # the card must not reach out to the Hub
     if config.query_prompt or config.document_prompt:
@@ -135,38 +147,65 @@ def train(
             **({"query": config.query_prompt} if config.query_prompt else {}),
             **({"document": config.document_prompt} if config.document_prompt else {}),
         }
-    data, selection = model_selection_split(data, config)
-    mining = None
-    if config.hard_negatives and NEGATIVE in data.train.column_names:
-        logger.info("The data has its own negatives: hard-negative mining skipped")
-    elif config.hard_negatives:
-        # `model` is still the base model here: it picks near-miss training documents.
-        train_set, report = add_hard_negatives(
-            data.train,
-            model,
-            range_min=config.hard_negative_range_min,
-            range_max=config.hard_negative_range_max,
-            relative_margin=config.hard_negative_relative_margin,
-            query_prompt=config.query_prompt,
-            document_prompt=config.document_prompt,
-            batch_size=config.eval_batch_size,
-            seed=config.seed,
-        )
-        data = dataclasses.replace(data, train=train_set)
-        mining = report.as_dict()
-    guide = None
-    if config.loss == "gist":
-        guide, _ = load_base_model(config)
-    summary = finetune(model, data, config, dims, Path(output) / "checkpoints", guide=guide)
+
+
+def train(
+    config: FinetuneConfig, model: SentenceTransformer, data: RetrievalData, output: str | Path
+) -> TrainOutcome:
+    """Finetune `model` (the base, trained in place) and keep the best candidate.
+
+    Validation queries are carved from the training pairs; the base model's validation score is
+    the one to beat. When no checkpoint beats it, the base weights are restored and the outcome
+    says so. Checkpoints go to OUTPUT/checkpoints.
+    """
+    _set_prompts_and_card(model, config)
+    carved = carve_validation(data, config)
+    base_score = None
+    if carved.validation is not None:
+        base_validation = evaluate(model, carved.validation, config)
+        base_score = base_validation.by_dim[config.best_dim].metrics["ndcg@10"]
+        logger.info("Base model on validation: nDCG@10@%d %.4f", config.best_dim, base_score)
+    train_data, mining = mine_negatives(model, carved.train, config)
+    base_weights = {k: v.detach().clone().cpu() for k, v in model.state_dict().items()}
+    guide = copy.deepcopy(model) if config.loss == "gist" else None
+    summary = finetune(
+        model,
+        train_data.train,
+        carved.validation,
+        config,
+        Path(output) / "checkpoints",
+        base_score=base_score,
+        guide=guide,
+    )
     summary.hard_negative_mining = mining
-    summary.model_selection = selection
+    summary.model_selection = carved.info
+    improved = carved.validation is None or summary.best_checkpoint is not None
+    if not improved:
+        model.load_state_dict(base_weights)
+        logger.warning(
+            "No checkpoint beat the base model on the validation queries (nDCG@10@%d %.4f): "
+            "the saved model is the BASE model, unchanged",
+            config.best_dim,
+            base_score,
+        )
     logger.info(
         "Trained %d steps in %.0fs (%.2f samples/s)",
         summary.optimizer_steps,
         summary.train_seconds,
         summary.samples_per_second,
     )
-    return model, summary
+    selected = "finetuned" if improved else "base"
+    selection = selection_block(
+        config,
+        carved.info,
+        selected=selected,
+        base_score=base_score,
+        best_score=summary.best_metric if improved and carved.validation is not None else None,
+        curve=validation_curve(summary.epoch_metrics, config.best_dim, base_score),
+        best_checkpoint=summary.best_checkpoint,
+        stopped_early=summary.stopped_early,
+    )
+    return TrainOutcome(model, selected, summary, selection)
 
 
 def save_model(model: SentenceTransformer, path: str | Path) -> Path:
@@ -227,23 +266,34 @@ def count_truncation(
 def finetune_results(
     config: FinetuneConfig,
     *,
-    dims: list[int],
     before: RetrievalEvaluation,
     after: RetrievalEvaluation,
-    data_summary: dict[str, int],
+    data: RetrievalData,
     training: dict[str, Any],
+    selection: dict[str, Any],
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """results.json content of a finetuning run (shared by the CLI path and the ZenML pipeline)."""
+    comparison = compare(before, after)
+    verdict = verdict_block(selection, comparison)
+    log = logger.warning if verdict["selected"] == "base" else logger.info
+    log("Verdict: %s", verdict["message"])
     return build_results(
-        dims=dims,
+        dims=config.dims,
         evaluations={"base": before, "finetuned": after},
-        data=data_summary,
-        training={**config.public_dict(), **training, "dims": dims},
+        data=data.summary(),
+        training={**config.public_dict(), **training},
         hardware=describe_hardware(),
         extra={
+            "schema_version": SCHEMA_VERSION,
+            "kind": "finetune",
             "base_model": config.base_model,
-            "comparison": compare(before, after),
+            "base_model_name": config.base_model_name,
+            "comparison": comparison,
+            "protocol": {**data.protocol, "ignore_identical_ids": config.ignore_identical_ids},
+            "selection": selection,
+            "verdict": verdict,
+            "provenance": provenance(seed=config.seed, data=data),
             **(extra or {}),
         },
     )
@@ -261,31 +311,30 @@ def publish_model(model: SentenceTransformer, config: FinetuneConfig) -> dict[st
 
 
 def run_finetune(config: FinetuneConfig) -> dict[str, Any]:
-    """The whole job: data, base evaluation, training, finetuned evaluation, save, report."""
+    """The whole job: data, base evaluation, training with selection, one test evaluation of the
+    selected model, save, report."""
     output = Path(config.output)
     started = time.perf_counter()
     data = load_data(config)
-    base, dims = load_base_model(config)
-    count_truncation(base, data, config)
-    logger.info("Evaluating the base model at dims %s", dims)
-    before = evaluate(base, data, dims, config)
-    del base
-    model, summary = train(config, data, dims, output)
-    logger.info("Evaluating the finetuned model")
-    after = evaluate(model, data, dims, config)
-    published = publish_model(model, config)
+    model = load_base_model(config)
+    count_truncation(model, data, config)
+    logger.info("Evaluating the base model on the test queries at dims %s", config.dims)
+    before = evaluate(model, data, config)
+    outcome = train(config, model, data, output)
+    if outcome.selected == "base":
+        after = before  # the same weights: no second evaluation
+    else:
+        logger.info("Evaluating the finetuned model on the test queries")
+        after = evaluate(outcome.model, data, config)
+    published = publish_model(outcome.model, config)
     results = finetune_results(
         config,
-        dims=dims,
         before=before,
         after=after,
-        data_summary=data.summary(),
-        training=summary.as_dict(),
-        extra={
-            **published,
-            "total_seconds": round(time.perf_counter() - started, 1),
-            "provenance": provenance(seed=config.seed, data=data),
-        },
+        data=data,
+        training=outcome.summary.as_dict(),
+        selection=outcome.selection,
+        extra={**published, "total_seconds": round(time.perf_counter() - started, 1)},
     )
     write_outputs(output, results, {"base": before, "finetuned": after})
     logger.info(
@@ -299,23 +348,41 @@ def run_finetune(config: FinetuneConfig) -> dict[str, Any]:
     return results
 
 
+def config_for_model(config: FinetuneConfig, model_path: str) -> FinetuneConfig:
+    """The run's config with `model_path` as the model, dims re-resolved for it."""
+    if config.base_model == model_path:
+        return config
+    from embedtune.model_info import read_model_info
+
+    dim = read_model_info(model_path).dimension
+    dims = config.dims if config.dims and config.dims[0] <= dim else None
+    best_dim = config.best_dim if dims else None
+    return dataclasses.replace(config, base_model=model_path, dims=dims, best_dim=best_dim)
+
+
 def run_evaluate(model_path: str, config: FinetuneConfig) -> dict[str, Any]:
     """Evaluate one model on the held-out part of the data; same results shape, one model."""
+    config = config_for_model(config, model_path)
     output = Path(config.output)
-    data = load_retrieval_data(dataclasses.replace(data_options(config), require_train=False))
+    data = load_data(config, require_train=False)
     model = load_model(
         model_path, max_seq_length=config.max_seq_length, trust_remote_code=config.trust_remote_code
     )
-    dims = resolve_dims(config.dims, embedding_dimension(model))
     count_truncation(model, data, config)
-    evaluation = evaluate(model, data, dims, config)
+    evaluation = evaluate(model, data, config)
     results = build_results(
-        dims=dims,
+        dims=config.dims,
         evaluations={"model": evaluation},
         data=data.summary(),
         training=None,
         hardware=describe_hardware(),
-        extra={"model_name": model_path, "provenance": provenance(seed=config.seed, data=data)},
+        extra={
+            "schema_version": SCHEMA_VERSION,
+            "kind": "evaluate",
+            "model_name": model_path,
+            "protocol": {**data.protocol, "ignore_identical_ids": config.ignore_identical_ids},
+            "provenance": provenance(seed=config.seed, data=data),
+        },
     )
     write_outputs(output, results, {"model": evaluation})
     return results

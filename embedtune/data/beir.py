@@ -1,7 +1,8 @@
 """BEIR folders: corpus.jsonl, queries.jsonl, qrels/train.tsv and qrels/test.tsv.
 
 Training pairs come from the train qrels, evaluation from the test qrels against the whole corpus.
-Train pairs touching a test document or repeating a test query are dropped (no leakage).
+Train pairs repeating a test query are dropped; under --split by-document, also those touching a
+test document.
 """
 
 from __future__ import annotations
@@ -252,8 +253,18 @@ def explain_unmatched_ids(
     return None
 
 
-def load_beir(folder: str | Path, *, require_train: bool = True) -> RetrievalData:
-    """`require_train=False` (evaluation only) accepts a folder without train qrels."""
+def load_beir(
+    folder: str | Path, *, split: str = "given", require_train: bool = True
+) -> RetrievalData:
+    """Train on the train qrels, evaluate the test queries against the whole corpus.
+
+    `split` is the evaluation protocol (embedtune.data.protocol): given and by-query keep train
+    pairs whose documents also answer test queries (BEIR's own protocol: one corpus); by-document
+    drops them. Train pairs whose query is a test query (or a near-copy) are always dropped.
+    `require_train=False` (evaluation only) accepts a folder without train qrels.
+    """
+    from embedtune.data.protocol import BY_DOCUMENT, normalize_query
+
     folder = Path(folder)
     corpus = _texts(folder / "corpus.jsonl", with_title=True)
     queries = _texts(folder / "queries.jsonl", with_title=False)
@@ -272,7 +283,7 @@ def load_beir(folder: str | Path, *, require_train: bool = True) -> RetrievalDat
             hint="use `embedtune evaluate` for a test-only BEIR folder",
         )
 
-    report = {"skipped_qrels_missing_ids": 0, "dropped_train_pairs_leaking_test": 0}
+    report = {"skipped_qrels_missing_ids": 0}
     relevant: dict[str, set[str]] = {}
     for qid, did in test_qrels:
         if qid in queries and did in corpus:
@@ -280,28 +291,44 @@ def load_beir(folder: str | Path, *, require_train: bool = True) -> RetrievalDat
         else:
             report["skipped_qrels_missing_ids"] += 1
     test_docs = set().union(*relevant.values()) if relevant else set()
-    test_texts = {queries[q] for q in relevant}
+    test_texts = {normalize_query(queries[q]) for q in relevant}
 
     rows: dict[str, list[str]] = {QUERY: [], DOCUMENT: []}
     seen: set[tuple[str, str]] = set()
+    dropped = {"test_query": 0, "test_document": 0}
     for qid, did in train_qrels:
         if qid not in queries or did not in corpus:
             report["skipped_qrels_missing_ids"] += 1
             continue
-        if did in test_docs or qid in relevant or queries[qid] in test_texts:
-            report["dropped_train_pairs_leaking_test"] += 1
-            continue
         if (qid, did) in seen:
             continue
         seen.add((qid, did))
+        if qid in relevant or normalize_query(queries[qid]) in test_texts:
+            dropped["test_query"] += 1
+            continue
+        if split == BY_DOCUMENT and did in test_docs:
+            dropped["test_document"] += 1
+            continue
         rows[QUERY].append(queries[qid])
         rows[DOCUMENT].append(corpus[did])
+    report["dropped_train_pairs_repeating_test_query"] = dropped["test_query"]
+    report["dropped_train_pairs_on_test_document"] = dropped["test_document"]
     for reason, count in report.items():
         if count:
             logger.warning("%s: %s: %d", folder, reason.replace("_", " "), count)
     if not relevant:
         raise DataError("no test query has a relevant document in the corpus", path=str(test_file))
     if not rows[QUERY] and require_train:
-        raise DataError("no usable training pairs", path=str(folder / "qrels" / "train.tsv"))
+        raise DataError(
+            "no usable training pairs"
+            + (" under --split by-document" if split == BY_DOCUMENT else ""),
+            path=str(folder / "qrels" / "train.tsv"),
+            hint="every training pair touches a test document; try --split given"
+            if split == BY_DOCUMENT
+            else None,
+        )
     test_queries = {qid: queries[qid] for qid in relevant}
-    return RetrievalData(Dataset.from_dict(rows), test_queries, corpus, relevant, report)
+    data = RetrievalData(Dataset.from_dict(rows), test_queries, corpus, relevant, report)
+    # load_retrieval_data describes the protocol once the subsets are taken
+    data.protocol = {"dropped_train_pairs": dropped["test_query"] + dropped["test_document"]}
+    return data

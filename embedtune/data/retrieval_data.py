@@ -15,8 +15,9 @@ QUERY, DOCUMENT, NEGATIVE = "query", "document", "negative"
 class RetrievalData:
     """Training pairs and an evaluation task (test queries retrieving from a corpus of documents).
 
-    `relevant[qid]` is every corpus id that answers the query. No test document is paired with a
-    training query's document set (the split guarantees it), so evaluation measures generalisation.
+    `relevant[qid]` is every corpus id that answers the query. No test query (nor a near-copy of
+    it) is a training query; whether training pairs may share documents with the test queries is
+    the protocol's choice, recorded in `protocol`.
     """
 
     train: Dataset  # columns: query, document[, negative]
@@ -24,6 +25,9 @@ class RetrievalData:
     corpus: dict[str, str]  # document id -> text (train and test documents)
     relevant: dict[str, set[str]]  # test query id -> relevant document ids
     report: dict[str, int] = field(default_factory=dict)  # counts of dropped/skipped rows, etc.
+    # The evaluation protocol that made this split: {"split": "given"|"by-query"|"by-document",
+    # "description": ..., counts}; see embedtune.data.protocol.
+    protocol: dict = field(default_factory=dict)
 
     def summary(self) -> dict[str, int]:
         """Sizes written to results.json under "data"."""
@@ -41,6 +45,7 @@ class RetrievalData:
             "corpus": self.corpus,
             "relevant": {q: sorted(docs) for q, docs in self.relevant.items()},
             "report": self.report,
+            "protocol": self.protocol,
         }
 
     @classmethod
@@ -51,4 +56,13 @@ class RetrievalData:
             corpus=dict(test_set["corpus"]),
             relevant={q: set(docs) for q, docs in test_set["relevant"].items()},
             report=dict(test_set.get("report", {})),
+            protocol=dict(test_set.get("protocol", {})),
         )
+
+    def negative_columns(self) -> list[str]:
+        return negative_columns(self.train)
+
+
+def negative_columns(train: Dataset) -> list[str]:
+    """`negative`, or `negative_1` ... `negative_n` when several negatives per pair were mined."""
+    return [c for c in train.column_names if c == NEGATIVE or c.startswith(f"{NEGATIVE}_")]

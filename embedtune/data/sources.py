@@ -18,7 +18,7 @@ from embedtune.data.cleaning import clean_pairs
 from embedtune.data.layouts import ColumnMapping, resolve_columns
 from embedtune.data.registry import load_default_corpus, load_registered
 from embedtune.data.retrieval_data import RetrievalData
-from embedtune.data.split import split_by_document
+from embedtune.data.split import split_by_document, split_by_query
 from embedtune.data.table_files import read_rows
 from embedtune.errors import DataError
 
@@ -33,6 +33,9 @@ class DataOptions:
     query_column: str | None = None
     document_column: str | None = None
     negative_column: str | None = None
+    split: str | None = (
+        None  # protocol (embedtune.data.protocol); None: given for BEIR, else by-document
+    )
     test_fraction: float = 0.1
     seed: int = 42
     max_train_pairs: int | None = None  # seeded subset of the training pairs (quick runs)
@@ -172,8 +175,26 @@ def _subset(data: RetrievalData, options: DataOptions) -> RetrievalData:
     return data
 
 
+def resolve_split(options: DataOptions, *, has_split: bool) -> str:
+    """The protocol: the user's, else given for sources with their own split, else by-document."""
+    from embedtune.data.protocol import BY_DOCUMENT, GIVEN
+
+    if options.split is None:
+        return GIVEN if has_split else BY_DOCUMENT
+    if options.split == GIVEN and not has_split:
+        raise DataError(
+            "--split given needs a source with its own train/test split (a BEIR folder with "
+            "qrels/train.tsv and qrels/test.tsv); this source is one set of pairs",
+            path=options.source or DEFAULT_SOURCE,
+            hint="use --split by-query (held-out queries) or --split by-document",
+        )
+    return options.split
+
+
 def load_retrieval_data(options: DataOptions) -> RetrievalData:
-    """Training pairs and a held-out retrieval task from any SOURCE."""
+    """Training pairs and a held-out retrieval task from any SOURCE, split by the protocol."""
+    from embedtune.data.protocol import BY_QUERY, describe
+
     source = options.source
     if (
         source
@@ -182,10 +203,21 @@ def load_retrieval_data(options: DataOptions) -> RetrievalData:
         and is_beir_folder(Path(source))
     ):
         logger.info("Loading BEIR folder %s", source)
-        return _subset(load_beir(source, require_train=options.require_train), options)
-    pairs, _, report = load_pairs(options)
-    data = split_by_document(
-        pairs, test_fraction=options.test_fraction, seed=options.seed, source=source or "default"
-    )
-    data.report = {**report, **data.report}
-    return _subset(data, options)
+        split = resolve_split(options, has_split=True)
+        data = load_beir(source, split=split, require_train=options.require_train)
+        dropped = data.protocol.get("dropped_train_pairs", 0)
+    else:
+        split = resolve_split(options, has_split=False)
+        pairs, _, report = load_pairs(options)
+        splitter = split_by_query if split == BY_QUERY else split_by_document
+        data = splitter(
+            pairs,
+            test_fraction=options.test_fraction,
+            seed=options.seed,
+            source=source or "default",
+        )
+        data.report = {**report, **data.report}
+        dropped = 0
+    data = _subset(data, options)
+    data.protocol = describe(split, data, dropped_train_pairs=dropped)
+    return data

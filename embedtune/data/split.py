@@ -110,3 +110,75 @@ def split_by_document(
         len(corpus),
     )
     return RetrievalData(train, test_queries, corpus, relevant, report)
+
+
+def _query_groups(queries: list[str], documents: list[str]) -> _UnionFind:
+    """Queries that are one question: the same after normalisation, or near-duplicates
+    (token Jaccard >= NEAR_DUPLICATE_JACCARD) asked of the same document."""
+    from embedtune.data.protocol import NEAR_DUPLICATE_JACCARD, jaccard, normalize_query, tokens
+
+    groups = _UnionFind()
+    by_document: dict[str, list[str]] = {}
+    for query, document in zip(queries, documents):
+        key = "q" + normalize_query(query)
+        groups.find(key)
+        siblings = by_document.setdefault(document, [])
+        if key not in siblings:
+            siblings.append(key)
+    for siblings in by_document.values():
+        bags = [tokens(key[1:]) for key in siblings]
+        for i in range(len(siblings)):
+            for j in range(i + 1, len(siblings)):
+                if jaccard(bags[i], bags[j]) >= NEAR_DUPLICATE_JACCARD:
+                    groups.union(siblings[i], siblings[j])
+    return groups
+
+
+def split_by_query(
+    pairs: Dataset, *, test_fraction: float = 0.1, seed: int = 42, source: str = "dataset"
+) -> RetrievalData:
+    """Hold out ~test_fraction of the queries; every document stays in the shared corpus and may
+    be trained on through other queries. Near-duplicate queries stay on one side."""
+    from embedtune.data.protocol import normalize_query
+
+    if not 0 < test_fraction < 1:
+        raise DataError(f"test fraction must be between 0 and 1, got {test_fraction}")
+    queries, documents = pairs[QUERY], pairs[DOCUMENT]
+    groups = _query_groups(queries, documents)
+    keys = ["q" + normalize_query(q) for q in queries]
+    members: dict[str, set[str]] = {}
+    for key in keys:
+        members.setdefault(groups.find(key), set()).add(key)
+    ordered = sorted(members)
+    random.Random(seed).shuffle(ordered)
+    target = max(1, round(test_fraction * len(set(keys))))
+    test_keys: set[str] = set()
+    for group in ordered[:-1]:  # at least one group stays for training
+        if len(test_keys) >= target:
+            break
+        test_keys |= members[group]
+    if not test_keys:
+        raise DataError(
+            "cannot split the queries into train and test: they are all one question",
+            path=source,
+            hint="add more queries, or use --split by-document",
+        )
+    corpus = {text_id("d", d): d for d in documents}
+    test_queries: dict[str, str] = {}
+    relevant: dict[str, set[str]] = {}
+    train_rows: list[int] = []
+    for index, (key, query, document) in enumerate(zip(keys, queries, documents)):
+        if key in test_keys:
+            qid = text_id("q", key)
+            test_queries.setdefault(qid, query)
+            relevant.setdefault(qid, set()).add(text_id("d", document))
+        else:
+            train_rows.append(index)
+    train = pairs.select(train_rows)
+    logger.info(
+        "Split by query: %d train pairs, %d test queries, shared corpus of %d documents",
+        len(train),
+        len(test_queries),
+        len(corpus),
+    )
+    return RetrievalData(train, test_queries, corpus, relevant, {})

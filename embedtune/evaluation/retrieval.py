@@ -82,24 +82,32 @@ def rank_documents(
     dim: int,
     top_k: int = MAX_K,
     query_block: int = 256,
+    exclude_ids: list[str] | None = None,
 ) -> list[list[str]]:
     """Top-k document ids per query by cosine similarity of the first `dim` components.
 
     Queries are scored in blocks, so memory stays at query_block x corpus scores.
+    `exclude_ids[i]` (BEIR's ignore_identical_ids: the query's own id) is never returned for
+    query i.
     """
     q = torch.nn.functional.normalize(query_embeddings[:, :dim].float(), dim=-1)
     c = torch.nn.functional.normalize(corpus_embeddings[:, :dim].float(), dim=-1)
+    position = {doc_id: i for i, doc_id in enumerate(corpus_ids)} if exclude_ids else {}
     k = min(top_k, c.shape[0])
     id_rank = np.argsort(np.argsort(np.array(corpus_ids, dtype=object)))  # rank of each id
     ranked: list[list[str]] = []
     for start in range(0, q.shape[0], query_block):
         scores = (q[start : start + query_block] @ c.T).cpu().numpy()
+        if exclude_ids:
+            for offset, query_id in enumerate(exclude_ids[start : start + query_block]):
+                if query_id in position:
+                    scores[offset, position[query_id]] = -np.inf
         for row in scores:
             candidates = np.argpartition(-row, k - 1)[:k]
             threshold = row[candidates].min()
             candidates = np.flatnonzero(row >= threshold)  # keep every tie at the cut-off
             order = np.lexsort((id_rank[candidates], -row[candidates]))[:k]
-            ranked.append([corpus_ids[i] for i in candidates[order]])
+            ranked.append([corpus_ids[i] for i in candidates[order] if row[i] > -np.inf])
     return ranked
 
 
@@ -112,8 +120,13 @@ def evaluate_retrieval(
     document_prompt: str | None = None,
     batch_size: int = 64,
     show_progress_bar: bool = False,
+    ignore_identical_ids: bool = False,
 ) -> RetrievalEvaluation:
-    """Evaluate test queries against the whole corpus at each dimension in `dims`."""
+    """Evaluate test queries against the whole corpus at each dimension in `dims`.
+
+    `ignore_identical_ids`: BEIR/MTEB's rule for sets whose queries are also corpus documents
+    (ArguAna): a retrieved document whose id equals the query id is skipped.
+    """
     start = time.perf_counter()
     query_ids = [q for q in data.queries if data.relevant.get(q)]
     corpus_ids = list(data.corpus)
@@ -135,7 +148,13 @@ def evaluate_retrieval(
     )
     by_dim: dict[int, DimensionResult] = {}
     for dim in dims:
-        ranked = rank_documents(queries, corpus, corpus_ids, dim)
+        ranked = rank_documents(
+            queries,
+            corpus,
+            corpus_ids,
+            dim,
+            exclude_ids=query_ids if ignore_identical_ids else None,
+        )
         per_query = {
             qid: query_metrics(ranking, data.relevant[qid])
             for qid, ranking in zip(query_ids, ranked)

@@ -8,11 +8,11 @@ from typing import Any
 
 from zenml import Model, pipeline
 
+from embedtune.config import FinetuneConfig
 from embedtune.steps.data_loader import load_and_split_data
 from embedtune.steps.evaluators import evaluate_base_model, evaluate_finetuned_model
 from embedtune.steps.reporter import save_model, visualize_evaluation
 from embedtune.steps.trainer import finetune_model
-from embedtune.config import FinetuneConfig
 
 logger = logging.getLogger(__name__)
 MODEL_NAME = "embedtune-finetuned-embeddings"
@@ -23,7 +23,9 @@ def finetune_embeddings(config: dict[str, Any]) -> None:
     train_pairs, test_set = load_and_split_data(config)
     base_evaluation = evaluate_base_model(train_pairs, test_set, config)
     model, training_summary = finetune_model(train_pairs, test_set, config)
-    finetuned_evaluation = evaluate_finetuned_model(model, train_pairs, test_set, config)
+    finetuned_evaluation = evaluate_finetuned_model(
+        model, train_pairs, test_set, base_evaluation, training_summary, config
+    )
     published = save_model(model, config)
     visualize_evaluation(
         base_evaluation,
@@ -45,5 +47,12 @@ def run_pipeline(config: FinetuneConfig, model_name: str = MODEL_NAME) -> dict[s
     )
     run = finetune_embeddings.with_options(model=model)(config=config.public_dict())
     report = run.steps["visualize_evaluation"].outputs["evaluation_report"][0].load()
-    logger.info("ZenML run %s finished; model version %s", run.name, model_name)
+    version = run.model_version.name if run.model_version else "?"
+    logger.info(
+        "ZenML run %s finished; model %s version %s (%s)",
+        run.name,
+        model_name,
+        version,
+        report.results["verdict"]["selected"],
+    )
     return report.results

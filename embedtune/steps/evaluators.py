@@ -1,4 +1,8 @@
-"""Steps: evaluate the base and the finetuned model on the held-out queries, at every dim."""
+"""Steps: evaluate the base and the selected model on the held-out test queries, at every dim.
+
+Each model is evaluated once: when training kept the base model, the "finetuned" evaluation is
+the base evaluation itself.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,8 @@ from datasets import Dataset
 from sentence_transformers import SentenceTransformer
 from zenml import log_metadata, step
 
-from embedtune.data.retrieval_data import RetrievalData
 from embedtune.config import FinetuneConfig
+from embedtune.data.retrieval_data import RetrievalData
 from embedtune.workflow import evaluate, load_base_model
 
 
@@ -18,18 +22,24 @@ def evaluate_base_model(
     train_pairs: Dataset, test_set: dict, config: dict[str, Any]
 ) -> Annotated[dict, "base_evaluation"]:
     settings = FinetuneConfig(**config)
-    model, dims = load_base_model(settings)
-    evaluation = evaluate(model, RetrievalData.from_parts(train_pairs, test_set), dims, settings)
+    model = load_base_model(settings)
+    evaluation = evaluate(model, RetrievalData.from_parts(train_pairs, test_set), settings)
     log_metadata(metadata={"base_evaluation": evaluation.metrics()}, infer_model=True)
     return evaluation.to_dict()
 
 
 @step
 def evaluate_finetuned_model(
-    model: SentenceTransformer, train_pairs: Dataset, test_set: dict, config: dict[str, Any]
+    model: SentenceTransformer,
+    train_pairs: Dataset,
+    test_set: dict,
+    base_evaluation: dict,
+    training_summary: dict,
+    config: dict[str, Any],
 ) -> Annotated[dict, "finetuned_evaluation"]:
+    if training_summary["selection"]["selected"] == "base":
+        return base_evaluation  # same weights, same scores
     settings = FinetuneConfig(**config)
-    _, dims = load_base_model(settings)
-    evaluation = evaluate(model, RetrievalData.from_parts(train_pairs, test_set), dims, settings)
+    evaluation = evaluate(model, RetrievalData.from_parts(train_pairs, test_set), settings)
     log_metadata(metadata={"finetuned_evaluation": evaluation.metrics()}, infer_model=True)
     return evaluation.to_dict()

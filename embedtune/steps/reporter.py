@@ -9,12 +9,11 @@ from datasets import Dataset
 from sentence_transformers import SentenceTransformer
 from zenml import log_metadata, step
 
+from embedtune.config import FinetuneConfig
 from embedtune.data.retrieval_data import RetrievalData
 from embedtune.evaluation.retrieval import RetrievalEvaluation
 from embedtune.materializers.report_materializer import EvaluationReport
 from embedtune.reporting.html_report import render_html_report
-from embedtune.reporting.provenance import provenance
-from embedtune.config import FinetuneConfig
 from embedtune.workflow import finetune_results, publish_model, write_outputs
 
 
@@ -41,19 +40,42 @@ def visualize_evaluation(
         "base": RetrievalEvaluation.from_dict(base_evaluation),
         "finetuned": RetrievalEvaluation.from_dict(finetuned_evaluation),
     }
+    training = {k: v for k, v in training_summary.items() if k != "selection"}
     results = finetune_results(
         settings,
-        dims=evaluations["base"].dims,
         before=evaluations["base"],
         after=evaluations["finetuned"],
-        data_summary=data.summary(),
-        training=training_summary,
-        extra={**published_model, "provenance": provenance(seed=settings.seed, data=data)},
+        data=data,
+        training=training,
+        selection=training_summary["selection"],
+        extra=published_model,
     )
     write_outputs(settings.output, results, evaluations)
     log_metadata(
-        metadata={"results": {k: results[k] for k in ("base", "finetuned", "comparison", "data")}},
+        metadata={
+            "results": {
+                k: results[k] for k in ("base", "finetuned", "comparison", "data", "protocol")
+            },
+            "verdict": results["verdict"],
+        },
         infer_model=True,
     )
+    tag_model_version(results["verdict"]["selected"])
     chart = (Path(settings.output) / "evaluation.png").read_bytes()
     return EvaluationReport(results, chart, render_html_report(results))
+
+
+def tag_model_version(selected: str) -> None:
+    """The ZenML model version says which model it holds: `finetuned` or `base-kept`."""
+    from zenml import get_step_context
+    from zenml.client import Client
+
+    model = get_step_context().model
+    if model is None:
+        return
+    version = model._get_or_create_model_version()
+    Client().update_model_version(
+        model_name_or_id=version.model.id,
+        version_name_or_id=version.id,
+        add_tags=["finetuned" if selected == "finetuned" else "base-kept"],
+    )

@@ -1,4 +1,4 @@
-"""Step: finetune the base model (Matryoshka loss, best epoch kept)."""
+"""Step: finetune the base model; the best validation checkpoint (or the base) is kept."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from sentence_transformers import SentenceTransformer
 from zenml import ArtifactConfig, log_metadata, step
 from zenml.enums import ArtifactType
 
+from embedtune.config import FinetuneConfig
 from embedtune.data.retrieval_data import RetrievalData
 from embedtune.materializers.sentence_transformer_materializer import (
     SentenceTransformerMaterializer,
 )
 from embedtune.reporting.hardware import describe_hardware
-from embedtune.config import FinetuneConfig
 from embedtune.workflow import load_base_model, train
 
 
@@ -30,15 +30,15 @@ def finetune_model(
     Annotated[dict, "training_summary"],
 ]:
     settings = FinetuneConfig(**config)
-    _, dims = load_base_model(settings)
     data = RetrievalData.from_parts(train_pairs, test_set)
-    model, summary = train(settings, data, dims, Path(settings.output))
+    outcome = train(settings, load_base_model(settings), data, Path(settings.output))
+    summary = {**outcome.summary.as_dict(), "selection": outcome.selection}
     log_metadata(
         metadata={
-            "training_parameters": {**settings.public_dict(), "dims": dims},
-            "training": {k: v for k, v in summary.as_dict().items() if k != "epoch_metrics"},
+            "training_parameters": settings.public_dict(),
+            "training": {k: v for k, v in summary.items() if k != "epoch_metrics"},
             "hardware": describe_hardware(),
         },
         infer_model=True,
     )
-    return model, summary.as_dict()
+    return outcome.model, summary

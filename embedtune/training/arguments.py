@@ -10,8 +10,8 @@ from sentence_transformers.sentence_transformer.training_args import (
     SentenceTransformerTrainingArguments,
 )
 
-from embedtune.evaluation.trainer_evaluator import metric_key
 from embedtune.config import FinetuneConfig
+from embedtune.evaluation.trainer_evaluator import metric_key
 
 
 def precision_flags() -> dict[str, bool]:
@@ -26,11 +26,24 @@ def build_training_arguments(
     config: FinetuneConfig,
     checkpoint_dir: str | Path,
     *,
-    best_dim: int,
+    eval_steps: int | None,
     evaluator_name: str = "retrieval",
     prompts: dict[str, str] | None = None,
 ) -> SentenceTransformerTrainingArguments:
+    """`eval_steps` None: no validation (nothing to select on): save at the end of each epoch."""
     cuda = torch.cuda.is_available()
+    if eval_steps is None:
+        selection = dict(eval_strategy="no", save_strategy="epoch", load_best_model_at_end=False)
+    else:
+        selection = dict(
+            eval_strategy="steps",
+            eval_steps=eval_steps,
+            save_strategy="steps",
+            save_steps=eval_steps,
+            load_best_model_at_end=True,
+            metric_for_best_model=f"eval_{evaluator_name}_{metric_key(config.best_dim)}",
+            greater_is_better=True,
+        )
     values = dict(
         output_dir=str(checkpoint_dir),
         num_train_epochs=config.epochs,
@@ -44,12 +57,7 @@ def build_training_arguments(
         optim="adamw_torch_fused" if cuda else "adamw_torch",
         # In-batch negatives: a duplicate text in a batch would be a false negative.
         batch_sampler=BatchSamplers.NO_DUPLICATES,
-        eval_strategy="epoch",
-        save_strategy="epoch",
         save_total_limit=config.save_total_limit,
-        load_best_model_at_end=True,
-        metric_for_best_model=f"eval_{evaluator_name}_{metric_key(best_dim)}",
-        greater_is_better=True,
         logging_steps=10,
         report_to="none",
         seed=config.seed,
@@ -58,6 +66,7 @@ def build_training_arguments(
         dataloader_pin_memory=cuda,
         prompts=prompts or None,
         **precision_flags(),
+        **selection,
     )
     values.update(config.extra)
     return SentenceTransformerTrainingArguments(**values)

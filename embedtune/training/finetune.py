@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import shutil
 import time
 from dataclasses import dataclass
@@ -12,15 +13,16 @@ from pathlib import Path
 from datasets import Dataset
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.trainer import SentenceTransformerTrainer
+from transformers import EarlyStoppingCallback
 from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import get_last_checkpoint
 
-from embedtune.data.retrieval_data import DOCUMENT, NEGATIVE, QUERY, RetrievalData
-from embedtune.errors import ConfigError
+from embedtune.config import FinetuneConfig
+from embedtune.data.retrieval_data import DOCUMENT, QUERY, RetrievalData, negative_columns
 from embedtune.evaluation.trainer_evaluator import MatryoshkaRetrievalEvaluator
 from embedtune.training.arguments import build_training_arguments
-from embedtune.config import FinetuneConfig
 from embedtune.training.losses import build_loss
+from embedtune.training.selection import BaseModelAsCandidate, EvaluateAtEnd
 
 logger = logging.getLogger(__name__)
 
@@ -32,29 +34,36 @@ class TrainingSummary:
     optimizer_steps: int
     best_checkpoint: str | None
     best_metric: float | None
-    epoch_metrics: list[dict[str, float]]
+    epoch_metrics: list[dict[str, float]]  # every validation evaluation (step, epoch, metrics)
     hard_negative_mining: dict | None = None  # the mining report, when negatives were mined
-    model_selection: dict | None = None  # which queries picked the best epoch, pairs trained on
+    model_selection: dict | None = None  # see embedtune.training.selection
+    stopped_early: bool = False
 
     def as_dict(self) -> dict:
         return self.__dict__.copy()
 
 
 def training_columns(train: Dataset) -> Dataset:
-    """Columns in the order the loss reads them: query (anchor), document (positive)[, negative]."""
-    columns = [QUERY, DOCUMENT] + ([NEGATIVE] if NEGATIVE in train.column_names else [])
-    return train.select_columns(columns)
+    """Columns in the order the loss reads them: query (anchor), document (positive), negatives."""
+    return train.select_columns([QUERY, DOCUMENT, *negative_columns(train)])
 
 
-def prompts_for(config: FinetuneConfig) -> dict[str, str]:
+def prompts_for(config: FinetuneConfig, train: Dataset) -> dict[str, str]:
     """Column -> prompt, so training uses the prompts evaluation and users will use."""
     prompts = {}
     if config.query_prompt:
         prompts[QUERY] = config.query_prompt
     if config.document_prompt:
-        prompts[DOCUMENT] = config.document_prompt
-        prompts[NEGATIVE] = config.document_prompt
+        for column in (DOCUMENT, *negative_columns(train)):
+            prompts[column] = config.document_prompt
     return prompts
+
+
+def eval_steps(config: FinetuneConfig, train_pairs: int) -> int:
+    """Optimizer steps between validation evaluations: `eval_every` of an epoch, at least 1."""
+    per_step = config.batch_size * config.gradient_accumulation_steps
+    steps_per_epoch = max(1, math.ceil(train_pairs / per_step))
+    return max(1, round(steps_per_epoch * config.eval_every))
 
 
 def _is_complete(checkpoint: Path) -> bool:
@@ -85,52 +94,66 @@ def last_complete_checkpoint(checkpoint_dir: str | Path) -> str | None:
 
 def finetune(
     model: SentenceTransformer,
-    data: RetrievalData,
+    train_pairs: Dataset,
+    validation: RetrievalData | None,
     config: FinetuneConfig,
-    dims: list[int],
     checkpoint_dir: str | Path,
     *,
+    base_score: float | None = None,
     guide: SentenceTransformer | None = None,
 ) -> TrainingSummary:
-    """Train in place; at the end `model` holds the best epoch's weights (by nDCG@10 at best_dim)."""
-    best_dim = config.best_dim or dims[0]
-    if best_dim not in dims:
-        raise ConfigError(f"best_dim {best_dim} is not one of the Matryoshka dims {dims}")
-    train = training_columns(data.train)
+    """Train in place, evaluating on `validation` every `eval_every` of an epoch.
+
+    At the end `model` holds the best checkpoint's weights (nDCG@10 at best_dim), where best means
+    better than `base_score` (the base model's validation score) when given; when no checkpoint
+    beats it, `best_checkpoint` is None and the caller restores the base weights. Early stopping
+    ends training after `early_stopping_patience` evaluations without improvement.
+    """
+    train = training_columns(train_pairs)
     if config.batch_size > len(train):
         logger.warning(
             "batch size %d is larger than the %d training pairs: each step sees all of them",
             config.batch_size,
             len(train),
         )
-    prompts = prompts_for(config)
-    evaluator = MatryoshkaRetrievalEvaluator(
-        data,
-        dims,
-        best_dim=best_dim,
-        query_prompt=config.query_prompt,
-        document_prompt=config.document_prompt,
-        batch_size=config.eval_batch_size,
-    )
-    args = build_training_arguments(config, checkpoint_dir, best_dim=best_dim, prompts=prompts)
-    loss = build_loss(model, config.loss, dims, mini_batch_size=config.mini_batch_size, guide=guide)
-    trainer = SentenceTransformerTrainer(
-        model=model, args=args, train_dataset=train, loss=loss, evaluator=evaluator
-    )
-    resume_from = None
-    if config.resume:
-        resume_from = last_complete_checkpoint(checkpoint_dir)
-        logger.info("Resuming from %s", resume_from or "the start (no checkpoint found)")
-    elif Path(checkpoint_dir).is_dir() and get_last_checkpoint(str(checkpoint_dir)):
-        logger.warning(
-            "%s holds checkpoints of an earlier run; starting afresh (pass --resume to continue)",
-            checkpoint_dir,
+    evaluator = callbacks = None
+    if validation is not None:
+        evaluator = MatryoshkaRetrievalEvaluator(
+            validation,
+            config.dims,
+            best_dim=config.best_dim,
+            query_prompt=config.query_prompt,
+            document_prompt=config.document_prompt,
+            batch_size=config.eval_batch_size,
         )
+        callbacks = [EvaluateAtEnd()]
+        if base_score is not None:
+            callbacks.append(BaseModelAsCandidate(base_score))
+        if config.early_stopping_patience:
+            callbacks.append(EarlyStoppingCallback(config.early_stopping_patience))
+    args = build_training_arguments(
+        config,
+        checkpoint_dir,
+        eval_steps=eval_steps(config, len(train)) if validation is not None else None,
+        prompts=prompts_for(config, train),
+    )
+    loss = build_loss(
+        model, config.loss, config.dims, mini_batch_size=config.mini_batch_size, guide=guide
+    )
+    trainer = SentenceTransformerTrainer(
+        model=model,
+        args=args,
+        train_dataset=train,
+        loss=loss,
+        evaluator=evaluator,
+        callbacks=callbacks,
+    )
+    resume_from = _resume_point(config, checkpoint_dir)
     start = time.perf_counter()
     output = trainer.train(resume_from_checkpoint=resume_from)
     seconds = time.perf_counter() - start
-    epoch_metrics = [
-        {k: v for k, v in entry.items() if k.startswith("eval_") or k == "epoch"}
+    curve = [
+        {k: v for k, v in entry.items() if k.startswith("eval_") or k in ("epoch", "step")}
         for entry in trainer.state.log_history
         if any(k.startswith("eval_retrieval") for k in entry)
     ]
@@ -140,5 +163,19 @@ def finetune(
         optimizer_steps=trainer.state.global_step,
         best_checkpoint=trainer.state.best_model_checkpoint,
         best_metric=trainer.state.best_metric,
-        epoch_metrics=epoch_metrics,
+        epoch_metrics=curve,
+        stopped_early=trainer.state.global_step < trainer.state.max_steps,
     )
+
+
+def _resume_point(config: FinetuneConfig, checkpoint_dir: str | Path) -> str | None:
+    if config.resume:
+        resume_from = last_complete_checkpoint(checkpoint_dir)
+        logger.info("Resuming from %s", resume_from or "the start (no checkpoint found)")
+        return resume_from
+    if Path(checkpoint_dir).is_dir() and get_last_checkpoint(str(checkpoint_dir)):
+        logger.warning(
+            "%s holds checkpoints of an earlier run; starting afresh (pass --resume to continue)",
+            checkpoint_dir,
+        )
+    return None

@@ -1,8 +1,8 @@
 """Hard-negative mining with the base model, guarded against false negatives.
 
-For every training (query, document) pair, the base model ranks the *training* documents (the
-`document` column: never a test document, so the held-out evaluation stays unseen) and one
-near-miss becomes the pair's `negative`. MultipleNegativesRankingLoss then scores each query
+For every training (query, document) pair, the base model ranks the candidate documents (the
+training documents, plus the rest of the corpus when the protocol shares it) and the nearest
+misses become the pair's negatives (`negative`, or `negative_1..n`). MultipleNegativesRankingLoss then scores each query
 against its positive, its own hard negative, and every other document in the batch.
 
 The guard against false negatives (a "negative" that actually answers the query, which would teach
@@ -13,8 +13,8 @@ the model the wrong thing):
 - `relative_margin` keeps a candidate only if its similarity is at least that fraction of the
   positive's score below the positive's (NV-Retriever's TopK-PercPos, 0.05 = 95%).
 
-A pair whose window holds no candidate that passes keeps a random other training document as its
-negative (seeded), so mining never drops training pairs.
+A pair whose window holds too few candidates that pass gets random other candidates (seeded), so
+mining never drops training pairs. An optional cross-encoder rescores the candidates first.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from datasets import Dataset
 from sentence_transformers import SentenceTransformer
@@ -36,9 +37,9 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class MiningReport:
-    pairs: int
-    mined: int  # pairs whose negative passed the window and the margin
-    random_fallback: int  # pairs that got a random training document instead
+    pairs: int  # negatives asked for: training pairs x num_negatives
+    mined: int  # negatives that passed the window and the margin
+    random_fallback: int  # negatives that are a random candidate document instead
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, float]:
@@ -56,10 +57,73 @@ def _fallback_negative(
     return rng.choice(others) if others else None
 
 
+def negative_column_names(count: int) -> list[str]:
+    """`negative` for one negative per pair; `negative_1` ... `negative_n` for several."""
+    return [NEGATIVE] if count == 1 else [f"{NEGATIVE}_{i}" for i in range(1, count + 1)]
+
+
+def _positives_by_query(queries: list[str], documents: list[str]) -> dict[str, set[str]]:
+    positives: dict[str, set[str]] = {}
+    for query, document in zip(queries, documents):
+        positives.setdefault(query, set()).add(document)
+    return positives
+
+
+def _mine(
+    queries: list[str],
+    documents: list[str],
+    model: SentenceTransformer,
+    *,
+    corpus: list[str],
+    num_negatives: int,
+    range_min: int,
+    range_max: int,
+    relative_margin: float | None,
+    cross_encoder: Any | None,
+    query_prompt: str | None,
+    document_prompt: str | None,
+    batch_size: int,
+) -> dict[tuple[str, str], list[str]]:
+    """(query, document) -> up to num_negatives mined negatives, hardest first."""
+    candidates = len(set(corpus) | set(documents)) - 1
+    if candidates < 1:
+        return {}
+    window_max = min(range_max, candidates)
+    window_min = min(range_min, max(window_max - num_negatives, 0))
+    mined = mine_hard_negatives(
+        Dataset.from_dict({QUERY: queries, DOCUMENT: documents}),
+        model,
+        anchor_column_name=QUERY,
+        positive_column_name=DOCUMENT,
+        corpus=[d for d in corpus if d not in set(documents)] or None,
+        cross_encoder=cross_encoder,
+        range_min=window_min,
+        range_max=window_max,
+        relative_margin=relative_margin,
+        num_negatives=min(num_negatives, window_max - window_min),
+        sampling_strategy="top",
+        query_prompt=query_prompt,
+        corpus_prompt=document_prompt,
+        output_format="triplet",  # one row per (pair, negative), hardest first
+        batch_size=batch_size,
+        verbose=False,
+    )
+    positives = _positives_by_query(queries, documents)
+    found: dict[tuple[str, str], list[str]] = {}
+    for query, document, negative in zip(mined[QUERY], mined[DOCUMENT], mined[NEGATIVE]):
+        chosen = found.setdefault((query, document), [])
+        if negative not in positives.get(query, ()) and negative not in chosen:  # belt and braces
+            chosen.append(negative)
+    return found
+
+
 def add_hard_negatives(
     train: Dataset,
     model: SentenceTransformer,
     *,
+    num_negatives: int = 1,
+    corpus: list[str] | None = None,
+    cross_encoder: Any | None = None,
     range_min: int = 0,
     range_max: int = 30,
     relative_margin: float | None = 0.05,
@@ -68,7 +132,13 @@ def add_hard_negatives(
     batch_size: int = 64,
     seed: int = 42,
 ) -> tuple[Dataset, MiningReport]:
-    """`train` (query, document[, ...]) with a `negative` column: same rows, same order."""
+    """`train` (query, document) with `num_negatives` negative columns: same rows, same order.
+
+    Candidates are the training documents plus `corpus` (the protocol decides: under by-document
+    only training documents, otherwise the whole corpus); a query's own positives never qualify.
+    `cross_encoder` rescores the candidates (the margin then applies to its scores), which filters
+    false negatives the bi-encoder cannot see.
+    """
     if NEGATIVE in train.column_names:
         raise ConfigError("the training data already has a negative column; nothing to mine")
     if range_min < 0 or range_max <= range_min:
@@ -79,62 +149,54 @@ def add_hard_negatives(
         raise ConfigError(f"relative_margin must be in [0, 1), got {relative_margin}")
     start = time.perf_counter()
     queries, documents = list(train[QUERY]), list(train[DOCUMENT])
-    corpus = list(dict.fromkeys(documents))  # training documents only
-    positives: dict[str, set[str]] = {}
-    for query, document in zip(queries, documents):
-        positives.setdefault(query, set()).add(document)
-
-    negatives: dict[tuple[str, str], str] = {}
-    candidates = len(corpus) - 1
-    if candidates >= 1:
-        window_max = min(range_max, candidates)
-        window_min = min(range_min, window_max - 1)
-        mined = mine_hard_negatives(
-            Dataset.from_dict({QUERY: queries, DOCUMENT: documents}),
-            model,
-            anchor_column_name=QUERY,
-            positive_column_name=DOCUMENT,
-            range_min=window_min,
-            range_max=window_max,
-            relative_margin=relative_margin,
-            num_negatives=1,
-            sampling_strategy="top",
-            query_prompt=query_prompt,
-            corpus_prompt=document_prompt,
-            output_format="triplet",
-            batch_size=batch_size,
-            verbose=False,
-        )
-        for query, document, negative in zip(mined[QUERY], mined[DOCUMENT], mined[NEGATIVE]):
-            if negative not in positives.get(query, ()):  # belt and braces
-                negatives[(query, document)] = negative
-
+    pool = list(dict.fromkeys([*documents, *(corpus or [])]))
+    found = _mine(
+        queries,
+        documents,
+        model,
+        corpus=pool,
+        num_negatives=num_negatives,
+        range_min=range_min,
+        range_max=range_max,
+        relative_margin=relative_margin,
+        cross_encoder=cross_encoder,
+        query_prompt=query_prompt,
+        document_prompt=document_prompt,
+        batch_size=batch_size,
+    )
+    positives = _positives_by_query(queries, documents)
     rng = random.Random(seed)
-    column: list[str] = []
-    found = fallback = 0
+    columns: list[list[str]] = [[] for _ in range(num_negatives)]
+    mined = fallback = 0
     for query, document in zip(queries, documents):
-        negative = negatives.get((query, document))
-        if negative is not None:
-            found += 1
-        else:
-            negative = _fallback_negative(rng, corpus, positives[query])
+        chosen = list(found.get((query, document), []))[:num_negatives]
+        mined += len(chosen)
+        while len(chosen) < num_negatives:
+            negative = _fallback_negative(rng, pool, positives[query] | set(chosen))
             if negative is None:
                 raise ConfigError(
                     "cannot pick a negative: every training document answers the same query"
                 )
+            chosen.append(negative)
             fallback += 1
-        column.append(negative)
-    report = MiningReport(len(queries), found, fallback, round(time.perf_counter() - start, 2))
+        for column, negative in zip(columns, chosen):
+            column.append(negative)
+    report = MiningReport(
+        len(queries) * num_negatives, mined, fallback, round(time.perf_counter() - start, 2)
+    )
     logger.info(
-        "Hard negatives: %d of %d pairs mined from %d training documents (ranks %d-%d, "
-        "relative margin %s); %d random fallbacks, %.0fs",
-        found,
-        len(queries),
-        len(corpus),
+        "Hard negatives: %d of %d mined from %d candidate documents (ranks %d-%d, relative "
+        "margin %s%s); %d random fallbacks, %.0fs",
+        mined,
+        report.pairs,
+        len(pool),
         range_min,
         range_max,
         relative_margin,
+        ", cross-encoder rescored" if cross_encoder is not None else "",
         fallback,
         report.seconds,
     )
-    return train.add_column(NEGATIVE, column), report
+    for name, column in zip(negative_column_names(num_negatives), columns):
+        train = train.add_column(name, column)
+    return train, report
