@@ -1,190 +1,276 @@
-"""Retrieval quality: base vs the reference recipe vs embedtune's default recipe.
+"""Retrieval quality on several data sets: base vs the reference recipe vs embedtune recipes.
 
-Data: ../shared/data/legal_rag_synthetic (BEIR, re-split by chunk: no test chunk is trained on);
-the same seeded subset of training pairs for every recipe, all 665 test queries against all 2,316
-chunks. nDCG@10 per Matryoshka dimension, with paired-bootstrap 95% intervals of every gain.
+Defaults are chosen here, on every data set available offline, with paired-bootstrap 95%
+intervals: a default must win or tie on EVERY data set and never lose significantly to the base
+or to the reference recipe.
 
-Recipes (1 epoch each, same data, seed, sequence length, lr schedule):
-- reference: ZenML llm-complete-guide's settings: batch 4 x gradient accumulation 16, MNRL,
-  no negatives (MNRL sees 3 in-batch negatives per query; accumulation adds none), lr 2e-5
-  (pinned: embedtune's default lr is no longer the reference's).
-- ours: FinetuneConfig defaults (what `embedtune finetune` runs).
-- ours_no_hn: the defaults without hard-negative mining (ablation).
-More with --variant NAME:key=value,key=value (FinetuneConfig fields on top of the defaults).
+Data sets (BEIR folders; the same seeded subsets for every recipe; see benchmarks/README.md):
+- legal: ../shared/data/legal_rag_synthetic (LLM questions on court-opinion chunks; split by chunk)
+- builtin: embedtune's built-in Python documentation with offline queries (split by document)
+- arguana: ../shared/data/arguana_genq (T5 doc2query training queries, HUMAN test queries; BEIR's
+  ignore-identical-ids rule); the corpus is reduced to the sampled queries' documents plus a seeded
+  sample of the others (see --arguana-corpus), because encoding 8,674 arguments per evaluation
+  does not fit this CPU's time budget.
 
-    HF_HUB_OFFLINE=1 nohup .venv/bin/python benchmarks/quality.py > benchmarks/results/quality.log 2>&1 &
+Recipes:
+- reference: ZenML llm-complete-guide's recipe: batch 4 x gradient accumulation 16, MNRL under
+  Matryoshka, no negatives, lr 2e-5, 4 epochs, all training pairs, the last epoch kept (no
+  selection: this is plain training).
+- lr2e-5 ... lr2e-4: embedtune's selection (validation queries carved from training, base as
+  step 0, eval every 1/4 epoch, early stopping), batch 32, 1 mined hard negative, up to 3 epochs.
+- hn0 / hn3: the same at --hn-lr with no / three mined negatives.
+
+    HF_HUB_OFFLINE=1 nohup .venv/bin/python benchmarks/quality.py > benchmarks/results/quality_v2.log 2>&1 &
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
+import random
 import shutil
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
-from common import LEGAL, load, print_ndcg_tables, quiet, say, write_result
+from common import LEGAL, SHARED_DATA, load, print_ndcg_tables, quiet, say, write_result
 
-RECIPES: dict[str, dict[str, Any]] = {
-    "reference": {
-        "batch_size": 4,
-        "gradient_accumulation_steps": 16,
-        "learning_rate": 2e-5,
-        "loss": "mnrl",
-        "hard_negatives": False,
-    },
-    "ours": {},
-    "ours_no_hn": {"hard_negatives": False},
+ARGUANA = SHARED_DATA / "arguana_genq"
+REFERENCE = {
+    "batch_size": 4,
+    "gradient_accumulation_steps": 16,
+    "learning_rate": 2e-5,
+    "epochs": 4,
+    "hard_negatives": False,
 }
 
 
-def parse_value(text: str) -> Any:
-    import yaml
+def recipes(hn_lr: float) -> dict[str, dict[str, Any]]:
+    ours = {"batch_size": 32, "epochs": 3, "hard_negatives": True, "num_negatives": 1}
+    table: dict[str, dict[str, Any]] = {"reference": REFERENCE}
+    for lr in ("2e-5", "5e-5", "1e-4", "2e-4"):
+        table[f"lr{lr}"] = {**ours, "learning_rate": float(lr)}
+    table["hn0"] = {**ours, "learning_rate": hn_lr, "hard_negatives": False}
+    table["hn3"] = {**ours, "learning_rate": hn_lr, "num_negatives": 3}
+    table["bs16"] = {**ours, "learning_rate": hn_lr, "batch_size": 16}
+    table["by-document"] = {**ours, "learning_rate": hn_lr, "split": "by-document"}
+    return table
 
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return yaml.safe_load(text)  # true/false/null/strings
+
+def reduced_arguana(folder: Path, *, test_queries: int, train_pairs: int, corpus: int, seed: int):
+    """A BEIR folder with sampled test queries, sampled train pairs and a reduced corpus."""
+    rng = random.Random(seed)
+
+    def qrels(name: str) -> list[tuple[str, str]]:
+        lines = (ARGUANA / "qrels" / name).read_text(encoding="utf-8").splitlines()[1:]
+        return [tuple(line.split("\t")[:2]) for line in lines if line.strip()]
+
+    docs = {
+        row["_id"]: row
+        for row in map(json.loads, (ARGUANA / "corpus.jsonl").open(encoding="utf-8"))
+    }
+    test = [(q, d) for q, d in qrels("test.tsv") if q in docs and d in docs]
+    rng.shuffle(test)
+    test = test[:test_queries]
+    train = [(q, d) for q, d in qrels("train.tsv") if d in docs]
+    rng.shuffle(train)
+    train = train[:train_pairs]
+    keep = {d for _, d in test} | {q for q, _ in test} | {d for _, d in train}
+    others = sorted(set(docs) - keep)
+    rng.shuffle(others)
+    keep |= set(others[: max(0, corpus - len(keep))])
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "qrels").mkdir(exist_ok=True)
+    with (folder / "corpus.jsonl").open("w", encoding="utf-8") as out:
+        for doc_id in sorted(keep):
+            out.write(json.dumps(docs[doc_id]) + "\n")
+    wanted = {q for q, _ in test} | {q for q, _ in train}
+    with (folder / "queries.jsonl").open("w", encoding="utf-8") as out:
+        for line in (ARGUANA / "queries.jsonl").open(encoding="utf-8"):
+            if json.loads(line)["_id"] in wanted:
+                out.write(line)
+    for name, rows in (("test.tsv", test), ("train.tsv", train)):
+        text = "query-id\tcorpus-id\tscore\n" + "".join(f"{q}\t{d}\t1\n" for q, d in rows)
+        (folder / "qrels" / name).write_text(text, encoding="utf-8")
+    return folder
 
 
-def parse_variant(text: str) -> tuple[str, dict[str, Any]]:
-    name, _, settings = text.partition(":")
-    values = {}
-    for item in filter(None, settings.split(",")):
-        key, _, value = item.partition("=")
-        values[key.strip()] = parse_value(value.strip())
-    return name.strip(), values
+def datasets(args, workdir: Path) -> dict[str, dict[str, Any]]:
+    table = {
+        "legal": {"data": str(LEGAL)},
+        "builtin": {"data": None},
+        "arguana": {
+            "data": str(
+                reduced_arguana(
+                    workdir / "arguana",
+                    test_queries=args.max_test_queries,
+                    train_pairs=args.max_train_pairs,
+                    corpus=args.arguana_corpus,
+                    seed=args.seed,
+                )
+            ),
+            "ignore_identical_ids": True,
+        },
+    }
+    return {name: table[name] for name in args.datasets.split(",")}
+
+
+def train_reference(config, data, workdir: str):
+    """Plain training: all pairs, no validation, the last epoch kept."""
+    from embedtune.training.finetune import finetune
+    from embedtune.workflow import load_base_model
+
+    model = load_base_model(config)
+    summary = finetune(model, data.train, None, config, f"{workdir}/checkpoints")
+    return model, {"selected": "finetuned", "optimizer_steps": summary.optimizer_steps}
+
+
+def train_ours(config, data, workdir: str):
+    from embedtune.workflow import load_base_model, train
+
+    outcome = train(config, load_base_model(config), data, workdir)
+    selection = {k: v for k, v in outcome.selection.items()}
+    selection["optimizer_steps"] = outcome.summary.optimizer_steps
+    selection["mining"] = outcome.summary.hard_negative_mining
+    return outcome.model, selection
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", default=str(LEGAL))
-    parser.add_argument("--max-train-pairs", type=int, default=1000)
+    parser.add_argument("--datasets", default="legal,builtin,arguana")
+    parser.add_argument("--recipes", default="reference,lr2e-5,lr5e-5,lr1e-4,lr2e-4,hn0,hn3")
+    parser.add_argument("--hn-lr", type=float, default=5e-5, help="lr of the hn0/hn3/bs16 runs")
+    parser.add_argument("--max-train-pairs", type=int, default=500)
+    parser.add_argument("--max-test-queries", type=int, default=300)
+    parser.add_argument("--arguana-corpus", type=int, default=2000)
     parser.add_argument("--max-seq-length", type=int, default=128)
-    parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--recipes", default="reference,ours,ours_no_hn")
-    parser.add_argument("--variant", action="append", default=[], help="NAME:key=value,...")
-    parser.add_argument("--name", default="quality", help="results file name")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--name", default="quality_v2")
     args = parser.parse_args()
     quiet()
 
-    from embedtune.evaluation.bootstrap import compare_tables, per_query_table
     from embedtune.config import load_config
-    from embedtune.workflow import evaluate, load_base_model, load_data, train
+    from embedtune.evaluation.bootstrap import compare_tables, per_query_table
+    from embedtune.workflow import evaluate, load_base_model, load_data
 
-    recipes = {name: RECIPES[name] for name in filter(None, args.recipes.split(","))}
-    recipes.update(parse_variant(v) for v in args.variant)
-    common_settings = {
-        "data": args.data,
-        "max_train_pairs": args.max_train_pairs,
-        "max_seq_length": args.max_seq_length,
-        "epochs": args.epochs,
-    }
+    workdir = Path(tempfile.mkdtemp(prefix="embedtune-quality-"))
     started = time.perf_counter()
-    loads = {"start": load()}
-    base_config = load_config(**common_settings)
-    data = load_data(base_config)
-    say("data:", data.summary())
-    base, dims = load_base_model(base_config)
-    t = time.perf_counter()
-    evaluations = {"base": evaluate(base, data, dims, base_config)}
-    timings: dict[str, dict[str, float]] = {"base": {"eval_s": round(time.perf_counter() - t, 1)}}
-    say("base ndcg@10:", _ndcg(evaluations["base"], dims))
-    del base
-    gc.collect()
+    sets = datasets(args, workdir)
+    table = recipes(args.hn_lr)
+    chosen = {name: table[name] for name in args.recipes.split(",")}
+    common = {
+        "max_train_pairs": args.max_train_pairs,
+        "max_test_queries": args.max_test_queries,
+        "max_seq_length": args.max_seq_length,
+        "seed": args.seed,
+    }
+    state: dict[str, dict[str, Any]] = {}
+    for name, settings in sets.items():
+        config = load_config(**common, **settings, output=str(workdir / name))
+        data = load_data(config)
+        t = time.perf_counter()
+        base = evaluate(load_base_model(config), data, config)
+        say(f"{name}: {data.summary()} base ndcg@10 {_ndcg(base, config.dims)}")
+        state[name] = {
+            "settings": settings,
+            "data": data,
+            "dims": config.dims,
+            "evaluations": {"base": base},
+            "runs": {"base": {"eval_s": round(time.perf_counter() - t, 1)}},
+        }
+        gc.collect()
 
     def summarise(final: bool) -> None:
-        done = [name for name in recipes if name in evaluations]
-        table = per_query_table(evaluations)
-        ndcg = {name: _ndcg(evaluation, dims) for name, evaluation in evaluations.items()}
-        comparisons = {
-            f"{name}_vs_base": compare_tables(table, base="base", candidate=name) for name in done
-        }
-        if "ours" in done:
-            for other in done:
-                if other != "ours":
-                    comparisons[f"ours_vs_{other}"] = compare_tables(
-                        table, base=other, candidate="ours"
-                    )
-        targets = {}
-        if "ours" in done:
-            vs_base = comparisons["ours_vs_base"]
-            targets["ours_beats_base_every_dim_interval_above_0"] = all(
-                vs_base[str(d)]["ci95"][0] > 0 for d in dims
-            )
-            targets["ours_at_smallest_dim_ge_base_at_full"] = (
-                ndcg["ours"][str(dims[-1])] >= ndcg["base"][str(dims[0])]
-            )
-            if "reference" in done:
-                targets["ours_beats_reference_every_dim"] = all(
-                    ndcg["ours"][str(d)] > ndcg["reference"][str(d)] for d in dims
+        out: dict[str, Any] = {}
+        for name, entry in state.items():
+            evaluations, dims = entry["evaluations"], entry["dims"]
+            per_query = per_query_table(evaluations)
+            comparisons = {
+                f"{r}_vs_base": compare_tables(per_query, base="base", candidate=r)
+                for r in evaluations
+                if r != "base"
+            }
+            if "reference" in evaluations:
+                comparisons.update(
+                    {
+                        f"{r}_vs_reference": compare_tables(
+                            per_query, base="reference", candidate=r
+                        )
+                        for r in evaluations
+                        if r not in ("base", "reference")
+                    }
                 )
-                targets["ours_beats_reference_every_dim_significant"] = all(
-                    comparisons["ours_vs_reference"][str(d)]["ci95"][0] > 0 for d in dims
-                )
-        if final:
-            print()
-            print_ndcg_tables(dims, ndcg, comparisons)
-            print("\ntargets:", targets)
-            loads["end"] = load()
+            ndcg = {r: _ndcg(e, dims) for r, e in evaluations.items()}
+            if final:
+                print(f"\n=== {name} ===")
+                print_ndcg_tables(dims, ndcg, comparisons)
+            out[name] = {
+                "data": {**entry["data"].summary(), "settings": entry["settings"]},
+                "protocol": entry["data"].protocol,
+                "dims": dims,
+                "ndcg@10": ndcg,
+                "metrics": {r: e.metrics() for r, e in evaluations.items()},
+                "comparisons": comparisons,
+                "runs": entry["runs"],
+                "per_query_ndcg@10": {
+                    "query_ids": per_query["query_ids"],
+                    **{
+                        r: {d: cols["ndcg@10"] for d, cols in by_dim.items()}
+                        for r, by_dim in per_query["models"].items()
+                    },
+                },
+            }
         write_result(
             args.name,
             {
                 "partial": not final,
-                "data": {**data.summary(), "source": args.data},
-                "settings": common_settings,
-                "recipes": {name: recipes[name] for name in recipes},
-                "configs": configs,
-                "dims": dims,
-                "ndcg@10": ndcg,
-                "metrics": {name: ev.metrics() for name, ev in evaluations.items()},
-                "comparisons": comparisons,
-                "targets": targets,
-                "timings": timings,
-                "load_average": loads,
+                "settings": {**common, "hn_lr": args.hn_lr, "arguana_corpus": args.arguana_corpus},
+                "recipes": chosen,
+                "datasets": out,
                 "total_seconds": round(time.perf_counter() - started, 1),
-                "per_query_ndcg@10": {
-                    "query_ids": table["query_ids"],
-                    **{
-                        name: {d: cols["ndcg@10"] for d, cols in by_dim.items()}
-                        for name, by_dim in table["models"].items()
-                    },
-                },
             },
         )
 
-    configs: dict[str, dict[str, Any]] = {}
-    workdir = tempfile.mkdtemp(prefix="embedtune-quality-")
     try:
-        for name, overrides in recipes.items():
-            config = load_config(**common_settings, **overrides)
-            configs[name] = {k: v for k, v in config.public_dict().items() if k != "extra"}
-            say(f"training {name}: {overrides or 'defaults'} (load {load()})")
-            t = time.perf_counter()
-            model, summary = train(config, data, dims, f"{workdir}/{name}")
-            train_s = time.perf_counter() - t
-            t = time.perf_counter()
-            evaluations[name] = evaluate(model, data, dims, config)
-            timings[name] = {
-                "train_s": round(train_s, 1),
-                "trainer_train_s": summary.train_seconds,
-                "samples_per_s": summary.samples_per_second,
-                "optimizer_steps": summary.optimizer_steps,
-                "eval_s": round(time.perf_counter() - t, 1),
-                "mining": summary.hard_negative_mining,
-            }
-            say(f"{name} ndcg@10:", _ndcg(evaluations[name], dims), timings[name])
-            loads[name] = load()
-            del model
-            gc.collect()
-            summarise(final=False)  # a killed run still leaves what it measured
+        for recipe, overrides in chosen.items():
+            for name, entry in state.items():
+                config = load_config(
+                    **common, **entry["settings"], **overrides, output=str(workdir / name)
+                )
+                if overrides.get("split") and overrides["split"] != entry["data"].protocol["split"]:
+                    data = load_data(config)
+                else:
+                    data = entry["data"]
+                say(f"{name} / {recipe}: {overrides} (load {load()})")
+                t = time.perf_counter()
+                trainer = train_reference if recipe == "reference" else train_ours
+                model, selection = trainer(config, data, str(workdir / name / recipe))
+                train_s = time.perf_counter() - t
+                t = time.perf_counter()
+                if selection["selected"] == "base":
+                    evaluation = entry["evaluations"]["base"]
+                else:
+                    evaluation = evaluate(model, entry["data"], config)
+                entry["evaluations"][recipe] = evaluation
+                entry["runs"][recipe] = {
+                    "train_s": round(train_s, 1),
+                    "eval_s": round(time.perf_counter() - t, 1),
+                    "load": load(),
+                    **selection,
+                }
+                say(
+                    f"{name} / {recipe}: ndcg@10 {_ndcg(evaluation, entry['dims'])} "
+                    f"selected {selection['selected']} in {train_s:.0f}s"
+                )
+                del model
+                gc.collect()
+                shutil.rmtree(workdir / name / recipe, ignore_errors=True)
+                summarise(final=False)  # a killed run still leaves what it measured
     finally:
+        summarise(final=True)
         shutil.rmtree(workdir, ignore_errors=True)
-
-    summarise(final=True)
 
 
 def _ndcg(evaluation, dims: list[int]) -> dict[str, float]:

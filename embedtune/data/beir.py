@@ -266,8 +266,9 @@ def load_beir(
     from embedtune.data.protocol import BY_DOCUMENT, normalize_query
 
     folder = Path(folder)
-    corpus = _texts(folder / "corpus.jsonl", with_title=True)
-    queries = _texts(folder / "queries.jsonl", with_title=False)
+    report: dict[str, int] = {"skipped_qrels_missing_ids": 0}
+    corpus = _texts(folder / "corpus.jsonl", with_title=True, report=report)
+    queries = _texts(folder / "queries.jsonl", with_title=False, report=report)
     test_file = folder / "qrels" / "test.tsv"
     if not test_file.is_file() and (folder / "qrels.tsv").is_file():
         test_file = folder / "qrels.tsv"
@@ -283,7 +284,6 @@ def load_beir(
             hint="use `embedtune evaluate` for a test-only BEIR folder",
         )
 
-    report = {"skipped_qrels_missing_ids": 0}
     relevant: dict[str, set[str]] = {}
     for qid, did in test_qrels:
         if qid in queries and did in corpus:
@@ -317,7 +317,11 @@ def load_beir(
         if count:
             logger.warning("%s: %s: %d", folder, reason.replace("_", " "), count)
     if not relevant:
-        raise DataError("no test query has a relevant document in the corpus", path=str(test_file))
+        raise DataError(
+            "no test query has a relevant document in the corpus",
+            path=str(test_file),
+            hint=explain_unmatched_ids(test_qrels, queries, corpus),
+        )
     if not rows[QUERY] and require_train:
         raise DataError(
             "no usable training pairs"

@@ -70,7 +70,7 @@ def _load_raw(source: str) -> tuple[list[str], list[dict] | Dataset, str]:
     if registered is not None:
         return registered.column_names, registered, source
     path = Path(source)
-    if path.is_file() or path.suffix.lower() in (
+    if (path.exists() and not path.is_dir()) or path.suffix.lower() in (
         ".json",
         ".jsonl",
         ".csv",
