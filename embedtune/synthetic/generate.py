@@ -46,7 +46,7 @@ class GenerateConfig:
     tokenizer: str | None = None  # None: the base model's tokenizer (offline MiniLM)
     llm_batch_size: int = 8
     max_new_tokens: int = 256
-    llm_timeout: float = DEFAULT_TIMEOUT  # seconds to wait for one endpoint answer
+    llm_timeout: int = DEFAULT_TIMEOUT  # whole seconds to wait for one endpoint answer
     llm_retries: int = DEFAULT_RETRIES  # further tries of a request that timed out or failed
     seed: int = 42
     push_to_hub: str | None = None
@@ -57,10 +57,13 @@ def check_generate_config(config: GenerateConfig) -> None:
     """Every refusal that needs no document read and no LLM call: run it before any work."""
     if not config.docs:
         raise ConfigError("no documents given: pass --docs with a folder or files")
-    if not (isinstance(config.llm_timeout, (int, float)) and math.isfinite(config.llm_timeout)):
-        raise ConfigError(f"llm_timeout must be a number of seconds, got {config.llm_timeout!r}")
-    if config.llm_timeout <= 0:
-        raise ConfigError(f"llm_timeout must be above 0 seconds, got {config.llm_timeout}")
+    timeout = config.llm_timeout
+    if not (
+        isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout == int(timeout)
+    ):
+        raise ConfigError(f"llm_timeout must be a whole number of seconds, got {timeout!r}")
+    if timeout < 1:
+        raise ConfigError(f"llm_timeout must be at least 1 second, got {timeout}")
     if config.llm_retries < 0:
         raise ConfigError(f"llm_retries must be 0 or more, got {config.llm_retries}")
     if config.llm_batch_size < 1:
@@ -110,7 +113,7 @@ def generate_examples(chunks: list[Chunk], config: GenerateConfig) -> list[dict]
         context=config.context,
         batch_size=config.llm_batch_size,
         max_new_tokens=config.max_new_tokens,
-        timeout=config.llm_timeout,
+        timeout=int(config.llm_timeout),
         retries=config.llm_retries,
     )
 

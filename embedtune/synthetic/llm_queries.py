@@ -61,7 +61,7 @@ def generate_llm_examples(
     temperature: float | None = None,
     hard_negative: bool = True,
     format_hint: bool | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
+    timeout: int = DEFAULT_TIMEOUT,
     retries: int = DEFAULT_RETRIES,
 ) -> list[dict]:
     """Generate a query and a hard-negative query for each chunk with an LLM.
@@ -120,7 +120,7 @@ def _resolve_llm(
     max_new_tokens: int,
     temperature: float | None,
     *,
-    timeout: float,
+    timeout: int,
     retries: int,
 ) -> tuple[Any, str, bool]:
     """(distilabel LLM, log-safe description, whether it runs locally) for a spec or an LLM."""

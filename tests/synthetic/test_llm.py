@@ -38,6 +38,15 @@ def test_hf_specs(tmp_path):
         parse_llm_spec(f"hf:{tmp_path}:other.gguf")
 
 
+@pytest.mark.parametrize("path", ["/nonexistent", "./no-model-here", "~/no-model-here", "a/b/c"])
+def test_hf_spec_naming_a_missing_folder_says_so(path):
+    """A missing local path is not taken for a Hub repo id (issue 10, item 15)."""
+    with pytest.raises(ConfigError, match=rf"hf:{path}: no such folder"):
+        parse_llm_spec(f"hf:{path}")
+    with pytest.raises(ConfigError, match="no such folder"):
+        parse_llm_spec(f"hf:{path}:model.gguf")
+
+
 @pytest.mark.parametrize("spec", ["gpt-4o", "anthropic:claude", "hf:", "openai:  ", ""])
 def test_bad_specs_are_config_errors(spec):
     with pytest.raises(ConfigError):

@@ -163,6 +163,86 @@ def test_unreachable_endpoint_is_a_service_error(monkeypatch):
         generate_llm_examples(CHUNKS[:1], llm)
 
 
+@pytest.mark.skipif(not HAVE_DISTILABEL, reason="distilabel (synthetic extra) is not installed")
+def test_progress_bar_over_chunks_on_stderr(chat_server, monkeypatch, capsys):
+    from embedtune.synthetic.llm_queries import generate_llm_examples
+
+    monkeypatch.setenv("OPENAI_BASE_URL", chat_server)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-local-test")
+    generate_llm_examples(CHUNKS, "openai:local-model", batch_size=3)
+    captured = capsys.readouterr()
+    assert "LLM queries" in captured.err and "4/4" in captured.err
+    assert "LLM queries" not in captured.out  # stdout stays for results
+
+
+@pytest.fixture
+def silent_server():
+    """A TCP server on localhost that accepts connections and never answers."""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    server.settimeout(0.2)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:  # timeout: look at `stop` again
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/v1", accepted
+    stop.set()
+    thread.join(5)
+    for conn in accepted:
+        conn.close()
+    server.close()
+
+
+def test_llm_timeout_and_retries_defaults():
+    from embedtune.synthetic.generate import GenerateConfig
+
+    config = GenerateConfig()
+    assert (config.llm_timeout, config.llm_retries) == (60, 2)
+
+
+@pytest.mark.skipif(not HAVE_DISTILABEL, reason="distilabel (synthetic extra) is not installed")
+def test_an_endpoint_that_never_answers_times_out_with_a_clear_error(
+    silent_server, monkeypatch, tmp_path
+):
+    """Issue 10, item 17: bounded by --llm-timeout x (--llm-retries + 1), endpoint named."""
+    from embedtune.synthetic.generate import GenerateConfig, run_generate
+
+    url, accepted = silent_server
+    monkeypatch.setenv("OPENAI_BASE_URL", url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-local-test")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text(CHUNKS[0].text + " " + CHUNKS[1].text, encoding="utf-8")
+    config = GenerateConfig(
+        docs=[str(docs)],
+        output=str(tmp_path / "out"),
+        llm="openai:local-model",
+        llm_timeout=1,
+        llm_retries=1,
+    )
+    started = time.monotonic()
+    with pytest.raises(
+        ServiceError,
+        match=rf"(?s)no answer from the LLM endpoint .*{url}.*"
+        r"within 1 s, tried 2 time\(s\).*--llm-timeout",
+    ):
+        run_generate(config)
+    assert time.monotonic() - started < 30  # 2 tries of 0.5 s plus the client's back-off
+    assert len(accepted) == 2  # the first request and one retry
+    assert not (tmp_path / "out").exists()
+
+
 # --- a real local model ----------------------------------------------------------------------
 
 
