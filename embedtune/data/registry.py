@@ -36,10 +36,6 @@ def register_source(prefix: str, loader: str | Loader) -> None:
     _SOURCES[prefix] = loader
 
 
-def registered_prefixes() -> list[str]:
-    return sorted(_SOURCES)
-
-
 def load_registered(source: str) -> Any | None:
     """The dataset of a SOURCE with a registered prefix, or None for any other SOURCE."""
     prefix = next(

@@ -13,6 +13,7 @@ from zenml.integrations.huggingface.materializers.huggingface_datasets_materiali
 from embedtune.synthetic.dataset import build_generated_dataset
 from embedtune.synthetic.generate import (
     GenerateConfig,
+    check_generate_config,
     chunks_from_dataset,
     chunks_to_dataset,
     generate_examples,
@@ -24,7 +25,9 @@ from embedtune.synthetic.generate import (
 
 @step(output_materializers={"chunks": HFDatasetMaterializer})
 def load_and_chunk_documents(config: dict[str, Any]) -> Annotated[Dataset, "chunks"]:
-    return chunks_to_dataset(load_chunks(GenerateConfig(**config)))
+    settings = GenerateConfig(**config)
+    check_generate_config(settings)  # refusals before any work, also when run without the CLI
+    return chunks_to_dataset(load_chunks(settings))
 
 
 @step(output_materializers={"screened_chunks": HFDatasetMaterializer})
