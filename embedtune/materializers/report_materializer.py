@@ -10,6 +10,8 @@ from typing import Any, ClassVar
 from zenml.enums import ArtifactType, VisualizationType
 from zenml.materializers.base_materializer import BaseMaterializer
 
+from embedtune.reporting.summary import metadata_summary
+
 
 @dataclass
 class EvaluationReport:
@@ -49,8 +51,5 @@ class EvaluationReportMaterializer(BaseMaterializer):
         }
 
     def extract_metadata(self, report: EvaluationReport) -> dict[str, Any]:
-        metadata: dict[str, Any] = {}
-        for label in ("base", "finetuned"):
-            for dim, metrics in report.results.get(label, {}).items():
-                metadata[f"{label}_ndcg@10_dim_{dim}"] = float(metrics["ndcg@10"])
-        return metadata
+        """The verdict, protocol and per-dim scores (embedtune.reporting.summary)."""
+        return metadata_summary(report.results)

@@ -1,4 +1,5 @@
-"""What a result was produced from: package versions, seed, a fingerprint of the data, git commit.
+"""What a result was produced from: package versions, seed, a fingerprint of the data, git
+commit, and the command line.
 
 Written to results.json as "provenance", so two results can be told apart (or shown to match).
 """
@@ -7,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 import subprocess
+import sys
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -82,6 +85,20 @@ def data_fingerprint(data: RetrievalData) -> str:
     return f"sha256:{digest.hexdigest()}"
 
 
+def command_line(argv: list[str] | None = None) -> str:
+    """The command that started this process (program by its name), known secrets masked."""
+    from embedtune.secrets import redact
+
+    args = list(sys.argv if argv is None else argv)
+    if not args:
+        return ""
+    program = Path(args[0])
+    name = program.name
+    if program.parent.name == "embedtune" and name in ("__main__.py", "cli.py"):
+        name = "embedtune"  # python -m embedtune / python -m embedtune.cli
+    return redact(" ".join([shlex.quote(name), *map(shlex.quote, args[1:])]))
+
+
 def provenance(*, seed: int, data: RetrievalData) -> dict[str, Any]:
     git = git_commit()
     return {
@@ -90,4 +107,5 @@ def provenance(*, seed: int, data: RetrievalData) -> dict[str, Any]:
         "git_commit": git["commit"],
         "git_dirty": git["dirty"],
         "packages": package_versions(),
+        "command_line": command_line(),
     }

@@ -231,6 +231,14 @@ class ResultsView:
         return self.data.get("source") or self.training.get("data")
 
     @property
+    def data_layout(self) -> str | None:
+        return self.data.get("layout")
+
+    def data_counts(self) -> dict[str, Any]:
+        """The data block without its descriptive keys: sizes and dropped-row counts."""
+        return {k: v for k, v in self.data.items() if k not in ("source", "layout")}
+
+    @property
     def training(self) -> dict[str, Any]:
         return self.raw.get("training") or {}
 
@@ -271,7 +279,7 @@ class ResultsView:
 
     def output_paths(self) -> dict[str, str]:
         """results, report, chart, per_query (and model for a finetune run), when known."""
-        folder = self.raw.get("output_dir")
+        folder = self.raw.get("output_dir") or self.training.get("output")
         paths = output_paths(folder) if folder else {}
         if not self.is_finetune:
             paths.pop("model", None)

@@ -1,0 +1,264 @@
+"""The sections of report.html, each a function of a ResultsView returning an HTML fragment.
+
+Every value is escaped; tables sit in a `.scroll` box so a wide table scrolls inside the page
+instead of widening it.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from embedtune.reporting.results_schema import PRIMARY_METRIC, QueryExample
+from embedtune.reporting.results_view import DimRow, ResultsView
+
+OUTCOME_WORDS = {"win": "significant win", "loss": "significant loss", "tie": "not significant"}
+OUTCOME_CLASS = {"win": "win", "loss": "loss", "tie": "ns"}
+TRAINING_KEYS = (
+    "loss",
+    "epochs",
+    "batch_size",
+    "gradient_accumulation_steps",
+    "learning_rate",
+    "lr_scheduler_type",
+    "warmup_ratio",
+    "weight_decay",
+    "max_seq_length",
+    "hard_negatives",
+    "num_negatives",
+    "eval_every",
+    "early_stopping_patience",
+    "query_prompt",
+    "document_prompt",
+    "optimizer_steps",
+    "train_seconds",
+    "samples_per_second",
+    "seed",
+)
+# Shown only for a finetune run: an evaluate report has no training fields.
+TRAINING_ONLY_DATA = ("train_pairs", "dropped_train_pairs", "dropped_share")
+
+
+def e(value: Any) -> str:
+    return html.escape(str(value))
+
+
+def fmt(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if value is None:
+        return "—"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(fmt(v) for v in value)
+    return str(value)
+
+
+def definition_list(items: dict[str, Any]) -> str:
+    rows = "".join(
+        f"<dt>{e(k.replace('_', ' '))}</dt><dd>{e(fmt(v))}</dd>"
+        for k, v in items.items()
+        if not isinstance(v, dict)
+    )
+    return f"<dl>{rows}</dl>"
+
+
+def table(head: list[str], rows: list[list[str]], caption: str = "") -> str:
+    """A table in a box that scrolls sideways; cells are already-escaped HTML."""
+    cap = f"<caption>{e(caption)}</caption>" if caption else ""
+    header = "".join(f"<th>{h}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f'<div class="scroll"><table>{cap}<tr>{header}</tr>{body}</table></div>'
+
+
+def saved_label(view: ResultsView) -> str:
+    return "saved (= base)" if view.base_kept else "finetuned"
+
+
+def banner(view: ResultsView) -> str:
+    if view.is_finetune:
+        message = view.verdict_message
+        if view.base_kept:
+            lead = "Finetuning did not help."
+        elif view.losses():
+            lead = "Careful: the saved model is significantly worse at some sizes."
+        else:
+            lead = ""
+        lead_html = f"<strong>{e(lead)}</strong> " if lead else ""
+        return f'<p class="banner {view.tone}" role="status">{lead_html}{e(message)}</p>'
+    best = max(view.rows(), key=lambda row: row.score)
+    return (
+        f'<p class="banner neutral" role="status">{e(view.model_name)}: {PRIMARY_METRIC} '
+        f"{best.score:.4f} at {best.dim} dims on {e(view.test_queries)} test queries.</p>"
+    )
+
+
+def protocol_section(view: ResultsView) -> str:
+    protocol = view.protocol
+    if not protocol:
+        return ""
+    facts = {k: v for k, v in protocol.items() if k not in ("split", "description")}
+    if not view.is_finetune:
+        facts = {k: v for k, v in facts.items() if k not in TRAINING_ONLY_DATA}
+    warning = view.protocol_warning() if view.is_finetune else None
+    parts = [
+        "<h2>Evaluation protocol</h2>",
+        f"<p><strong>{e(protocol['split'])}</strong>: {e(protocol['description'])}.</p>",
+        definition_list(facts),
+    ]
+    if warning:
+        parts.append(f'<p class="warning">{e(warning)}</p>')
+    return "".join(parts)
+
+
+def _interval(row: DimRow) -> str:
+    return "—" if row.low is None else f"[{row.low:+.4f}, {row.high:+.4f}]"
+
+
+def comparison_section(view: ResultsView) -> str:
+    rows = []
+    for row in view.rows():
+        cls = OUTCOME_CLASS.get(row.outcome or "", "ns")
+        relative = f" ({row.relative:+.1%})" if row.relative is not None else ""
+        rows.append(
+            [
+                e(row.dim),
+                f"{row.base:.4f}",
+                f"{row.score:.4f}",
+                f'<span class="{cls}">{row.gain:+.4f}{e(relative)}</span>',
+                _interval(row),
+                f'<span class="{cls}">{e(OUTCOME_WORDS.get(row.outcome or "", "—"))}</span>',
+            ]
+        )
+    head = ["dims", "base", e(saved_label(view)), "gain", "95% interval", "test verdict"]
+    return "".join(
+        [
+            f"<h2>{e(PRIMARY_METRIC)}: base vs {e(saved_label(view))}</h2>",
+            table(head, rows),
+            '<p class="note">The interval is a paired bootstrap over the test queries (2,000 '
+            "resamples): where the true gain most likely lies. A win or loss is significant when "
+            "the whole interval is above or below 0. Per-query scores are in per_query.json.</p>",
+        ]
+    )
+
+
+def metrics_section(view: ResultsView) -> str:
+    """Every metric the results hold, one row per dim (and model, in a finetune run)."""
+    names = {"base": "base", "finetuned": saved_label(view)}
+    metrics = view.metric_names()
+    rows, head = [], ["dims", *map(e, metrics)]
+    for dim in view.dims:
+        for label in view.labels:
+            cells = [f"{view.scores(label, dim)[m]:.4f}" for m in metrics]
+            rows.append([e(dim), *([e(names[label])] if view.is_finetune else []), *cells])
+    if view.is_finetune:
+        head.insert(1, "model")
+    return "<h2>All metrics</h2>" + table(head, rows)
+
+
+def selection_section(view: ResultsView, curve_png_b64: str | None) -> str:
+    selection = view.selection
+    if not selection:
+        return ""
+    facts = {k: v for k, v in selection.items() if k != "curve"}
+    parts = ["<h2>Model selection (validation queries, never the test queries)</h2>"]
+    if curve_png_b64:
+        parts.append(
+            f'<img alt="validation score per step, base model at step 0" '
+            f'src="data:image/png;base64,{curve_png_b64}">'
+        )
+    parts.append(definition_list(facts))
+    return "".join(parts)
+
+
+def _example(example: QueryExample) -> str:
+    expected = "".join(f"<blockquote>{e(text)}</blockquote>" for text in example["expected"])
+    if example["delta"] is None:
+        scores = f"{example['score']:.3f}"
+    else:
+        scores = (
+            f"{example['reference_score']:.3f} → {example['score']:.3f} ({example['delta']:+.3f})"
+        )
+    return (
+        f'<li><p class="query">{e(example["query"])} <span class="score">{e(scores)}</span></p>'
+        f'<p class="note">expected document:</p>{expected}</li>'
+    )
+
+
+def per_query_section(view: ResultsView) -> str:
+    summary = view.per_query
+    if not summary:
+        return ""
+    metric, compared = summary["metric"], summary["reference"] is not None
+    parts = [f"<h2>Per query ({e(metric)})</h2>"]
+    if compared:
+        rows = [
+            [e(dim), e(entry.get("improved")), e(entry.get("unchanged")), e(entry.get("worse"))]
+            for dim, entry in summary["dims"].items()
+        ]
+        parts.append(table(["dims", "improved", "unchanged", "worse"], rows))
+    titles = (
+        ("worst", "Largest regressions"),
+        ("best", "Largest gains"),
+    )
+    if not compared:
+        titles = (("worst", "Lowest-scoring queries"), ("best", "Highest-scoring queries"))
+    for i, (dim, entry) in enumerate(summary["dims"].items()):
+        lists = "".join(
+            f"<h3>{e(title)}</h3><ol>{''.join(map(_example, entry[key]))}</ol>"
+            for key, title in titles
+            if entry[key]
+        )
+        if lists:
+            opened = " open" if i == 0 else ""
+            parts.append(f"<details{opened}><summary>{e(dim)} dims</summary>{lists}</details>")
+    return "".join(parts)
+
+
+def origin_section(view: ResultsView) -> str:
+    """Where the data came from: source, sizes, fingerprint, commit, versions, command line."""
+    data = view.data_counts()
+    if not view.is_finetune:
+        data = {k: v for k, v in data.items() if k not in TRAINING_ONLY_DATA}
+    origin: dict[str, Any] = {"source": view.data_source or "built-in data"}
+    if view.data_layout:
+        origin["layout"] = view.data_layout
+    provenance = view.provenance
+    if provenance:
+        commit = provenance["git_commit"] or "not a git checkout"
+        if provenance["git_dirty"]:
+            commit += " (uncommitted changes)"
+        origin |= {
+            "data_fingerprint": provenance["data_fingerprint"],
+            "git_commit": commit,
+            "command_line": provenance.get("command_line"),
+            "seed": provenance["seed"],
+            "versions": ", ".join(
+                f"{name} {version}" for name, version in provenance["packages"].items() if version
+            ),
+        }
+    origin = {k: v for k, v in origin.items() if v is not None}
+    return "<h2>Where the data came from</h2>" + definition_list({**origin, **data})
+
+
+def training_section(view: ResultsView) -> str:
+    training = view.training
+    if not view.is_finetune or not training:
+        return ""
+    summary = {k: training[k] for k in TRAINING_KEYS if k in training}
+    summary["matryoshka_dims"] = view.dims
+    parts = ["<h2>Training</h2>", definition_list(summary)]
+    mining = training.get("hard_negative_mining")
+    if isinstance(mining, dict):
+        parts += ["<h3>Hard negatives (mined with the base model)</h3>", definition_list(mining)]
+    return "".join(parts)
+
+
+def hardware_section(view: ResultsView) -> str:
+    parts = []
+    if view.hardware:
+        parts += ["<h2>Hardware</h2>", definition_list(view.hardware)]
+    if view.total_seconds is not None:
+        parts.append(f'<p class="note">Whole run: {e(view.total_seconds)} s.</p>')
+    return "".join(parts)

@@ -1,0 +1,72 @@
+"""Short forms of results.json: the JSON the CLI prints on stdout, and ZenML metadata."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from embedtune.reporting.results_schema import PRIMARY_METRIC
+from embedtune.reporting.results_view import DimRow, ResultsView
+
+
+def _dim_entry(view: ResultsView, row: DimRow) -> dict[str, Any]:
+    if not view.is_finetune:
+        return {"dim": row.dim, "model": round(row.score, 4)}
+    entry: dict[str, Any] = {
+        "dim": row.dim,
+        "base": round(row.base or 0.0, 4),
+        "finetuned": round(row.score, 4),
+        "gain": round(row.gain or 0.0, 4),
+    }
+    if row.low is not None:
+        entry["interval"] = [round(row.low, 4), round(row.high or 0.0, 4)]
+    if row.outcome is not None:
+        entry["verdict"] = row.outcome
+    return entry
+
+
+def cli_summary(results: dict[str, Any]) -> dict[str, Any]:
+    """What `embedtune finetune|evaluate` prints on stdout (one JSON object).
+
+    Per dim: base, finetuned, gain, 95% interval and verdict (win/loss/tie) for a finetune run,
+    the model's score for an evaluate run; the selected model, the verdict sentence, the
+    protocol and the output paths.
+    """
+    view = ResultsView(results)
+    summary: dict[str, Any] = {
+        "kind": view.kind,
+        view.model_role.replace(" ", "_"): view.model_name,
+    }
+    if view.is_finetune:
+        summary["selected_model"] = view.selected
+        summary["verdict"] = view.verdict_message
+        if view.verdict:
+            summary["improved_on_validation"] = view.verdict["improved_on_validation"]
+    if view.protocol:
+        summary["protocol"] = dict(view.protocol)
+    summary["metric"] = PRIMARY_METRIC
+    summary["dims"] = [_dim_entry(view, row) for row in view.rows()]
+    summary["outputs"] = view.output_paths()
+    if view.hub_repo:
+        summary["hub_repo"] = view.hub_repo
+    return summary
+
+
+def metadata_summary(results: dict[str, Any]) -> dict[str, Any]:
+    """ZenML run/model metadata: the verdict, protocol and per-dim scores, no None values."""
+    view = ResultsView(results)
+    metadata: dict[str, Any] = {
+        "schema_version": results.get("schema_version"),
+        "kind": view.kind,
+        view.model_role.replace(" ", "_"): view.model_name,
+        "metric": PRIMARY_METRIC,
+        "selected_model": view.selected,
+        "verdict": view.verdict_message or None,
+        "split": view.split,
+        "test_queries": view.test_queries,
+        "corpus": view.corpus,
+        "dims": {str(row.dim): _dim_entry(view, row) for row in view.rows()},
+    }
+    if view.verdict:
+        metadata["improved_on_validation"] = view.verdict["improved_on_validation"]
+        metadata["tests"] = view.outcome_counts()
+    return {key: value for key, value in metadata.items() if value is not None}
