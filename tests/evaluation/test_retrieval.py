@@ -9,23 +9,35 @@ from sentence_transformers.sentence_transformer.evaluation import InformationRet
 from embedtune.data.beir import load_beir
 from embedtune.data.retrieval_data import RetrievalData
 from embedtune.evaluation.metrics import query_metrics
-from embedtune.evaluation.retrieval import evaluate_retrieval
+from embedtune.evaluation.retrieval import RetrievalEvaluation, evaluate_retrieval
 from tests.conftest import LEGAL
+
+DIMS = [384, 256, 128, 64]
+DISTRACTORS = 90  # besides the relevant chunks: encoding documents is the cost of this test
 
 
 @pytest.fixture(scope="module")
 def small_task() -> RetrievalData:
-    """The legal slice's test side: 60 queries against 360 chunks."""
+    """The legal slice's 60 test queries against their chunks and 90 other chunks."""
     full = load_beir(LEGAL)
+    needed = set().union(*full.relevant.values())
+    others = sorted(set(full.corpus) - needed)[:DISTRACTORS]
     return RetrievalData(
-        Dataset.from_dict({"query": [], "document": []}), full.queries, full.corpus, full.relevant
+        Dataset.from_dict({"query": [], "document": []}),
+        full.queries,
+        {d: full.corpus[d] for d in sorted(needed | set(others))},
+        full.relevant,
     )
 
 
-def test_metrics_match_sentence_transformers_at_every_dim(base_model, small_task):
-    dims = [384, 256, 128, 64]
-    ours = evaluate_retrieval(base_model, small_task, dims)
-    for dim in dims:
+@pytest.fixture(scope="module")
+def ours(base_model, small_task) -> RetrievalEvaluation:
+    return evaluate_retrieval(base_model, small_task, DIMS)
+
+
+def test_metrics_match_sentence_transformers_at_every_dim(base_model, small_task, ours):
+    assert len(small_task.queries) == 60 and len(small_task.corpus) > DISTRACTORS
+    for dim in DIMS:
         reference = InformationRetrievalEvaluator(
             small_task.queries,
             small_task.corpus,
@@ -54,8 +66,8 @@ def test_metrics_match_sentence_transformers_at_every_dim(base_model, small_task
     assert ours.by_dim[384].metrics != ours.by_dim[64].metrics
 
 
-def test_direction_is_query_to_document(base_model, small_task):
-    ours = evaluate_retrieval(base_model, small_task, [384])
+def test_direction_is_query_to_document(small_task, ours):
+    # One result per test query, none per document: queries retrieve documents.
     assert set(ours.by_dim[384].per_query) == set(small_task.queries)
 
 
