@@ -124,7 +124,7 @@ def get_workspace(client: rg.Argilla, name: str | None) -> rg.Workspace:
     return workspaces[0]
 
 
-def find_dataset(client: rg.Argilla, name: str, workspace: rg.Workspace) -> rg.Dataset | None:
+def find_dataset(name: str, workspace: rg.Workspace) -> rg.Dataset | None:
     """The dataset ``name`` in ``workspace``, or None."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -105,7 +105,7 @@ def load_argilla_pairs(
     conn = resolve_connection(api_url=api_url, api_key=api_key, workspace=workspace)
     client = connect(conn)
     ws = get_workspace(client, conn.workspace)
-    rg_dataset = find_dataset(client, name, ws)
+    rg_dataset = find_dataset(name, ws)
     if rg_dataset is None:
         known = ", ".join(dataset_names(ws)) or "none"
         raise ServiceError(

@@ -157,7 +157,7 @@ def _get_or_create_dataset(client, name: str, workspace, dimensions: int):
     from argilla._exceptions import ArgillaError
 
     settings = S.build_settings(dimensions)
-    existing = find_dataset(client, name, workspace)
+    existing = find_dataset(name, workspace)
     if existing is not None:
         want, have = S.settings_signature(settings), S.settings_signature(existing.settings)
         if want != have:
