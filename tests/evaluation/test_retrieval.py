@@ -35,6 +35,7 @@ def ours(base_model, small_task) -> RetrievalEvaluation:
     return evaluate_retrieval(base_model, small_task, DIMS)
 
 
+@pytest.mark.slow  # four reference evaluations: ~20 s on 2 cores
 def test_metrics_match_sentence_transformers_at_every_dim(base_model, small_task, ours):
     assert len(small_task.queries) == 60 and len(small_task.corpus) > DISTRACTORS
     for dim in DIMS:
