@@ -130,7 +130,7 @@ def _clean(value) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def check_output_folder(output_dir: str | os.PathLike, *, overwrite: bool = False) -> Path:
+def check_generate_output(output_dir: str | os.PathLike, *, overwrite: bool = False) -> Path:
     """Refuse an output folder that saving would wrongly replace, before any work is done.
 
     A new or empty folder, or one an earlier ``embedtune generate`` wrote (it holds
@@ -177,12 +177,12 @@ def save_generated_dataset(ds, output_dir: str | os.PathLike, *, overwrite: bool
 
     Raises:
         DataError: the dataset lacks a generated column, or ``output_dir`` is refused by
-            :func:`check_output_folder`.
+            :func:`check_generate_output`.
     """
     missing = [c for c in GENERATED_COLUMNS if c not in ds.column_names]
     if missing:
         raise DataError(f"dataset lacks the columns {missing}", hint="use build_generated_dataset")
-    target = check_output_folder(output_dir, overwrite=overwrite)
+    target = check_generate_output(output_dir, overwrite=overwrite)
 
     def write(folder: Path) -> None:
         ds.save_to_disk(str(folder))

@@ -21,7 +21,7 @@ from embedtune.errors import ConfigError
 from embedtune.synthetic.chunking import Chunk, chunk_documents
 from embedtune.synthetic.dataset import (
     build_generated_dataset,
-    check_output_folder,
+    check_generate_output,
     save_generated_dataset,
 )
 from embedtune.synthetic.documents import load_documents
@@ -68,7 +68,7 @@ def check_generate_config(config: GenerateConfig) -> None:
         raise ConfigError(f"llm_retries must be 0 or more, got {config.llm_retries}")
     if config.llm_batch_size < 1:
         raise ConfigError(f"llm_batch_size must be at least 1, got {config.llm_batch_size}")
-    check_output_folder(config.output, overwrite=config.overwrite)
+    check_generate_output(config.output, overwrite=config.overwrite)
     if config.llm:
         from embedtune.synthetic.llm import check_llm
 
