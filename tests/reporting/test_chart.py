@@ -7,47 +7,18 @@ import pytest
 from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 
-from embedtune.reporting.chart import plot_evaluation
+from embedtune.reporting.chart import build_figure, plot_evaluation
+from tests.reporting.results_helpers import BASE_NDCG, DIMS, finetune_results
 
-METRICS = ("ndcg@10", "mrr@10", "map@100", "recall@1", "recall@5", "recall@10", "recall@100")
-
-
-def _scores(value: float) -> dict[str, float]:
-    return {m: value for m in METRICS}
-
-
-def _results(with_comparison: bool = True) -> dict:
-    results = {
-        "dims": [384, 64],
-        "base": {"384": _scores(0.60), "64": _scores(0.50)},
-        "finetuned": {"384": _scores(0.70), "64": _scores(0.51)},
-        "data": {"train_pairs": 1000, "test_queries": 665, "corpus": 2316},
-    }
-    if with_comparison:
-        results["comparison"] = {
-            "384": {"ndcg@10_delta": 0.10, "ci95": [0.07, 0.13], "significant": True},
-            "64": {"ndcg@10_delta": 0.01, "ci95": [-0.02, 0.04], "significant": False},
-        }
-    return results
+# nDCG@10 gain per dim; results_helpers puts the 95% interval at gain +- 0.02, significant when
+# it excludes 0: 384 and 256 are, 128 (interval from 0.0) and 64 are not.
+GAINS = {384: 0.10, 256: 0.04, 128: 0.02, 64: 0.0}
 
 
-@pytest.fixture
-def drawn(monkeypatch) -> list[Figure]:
-    """The figures the chart code saves (the real savefig still runs and writes the PNG)."""
-    figures: list[Figure] = []
-    savefig = Figure.savefig
-
-    def spy(self, *args, **kwargs):
-        figures.append(self)
-        return savefig(self, *args, **kwargs)
-
-    monkeypatch.setattr(Figure, "savefig", spy)
-    return figures
-
-
-def _bars(figure: Figure) -> dict[str, BarContainer]:
+def _bars(figure: Figure) -> list[BarContainer]:
+    """The bar groups in drawing order: base first, the saved model last."""
     (ax,) = figure.axes
-    return {c.get_label(): c for c in ax.containers if isinstance(c, BarContainer)}
+    return [c for c in ax.containers if isinstance(c, BarContainer)]
 
 
 def _error_extents(bars: BarContainer) -> list[tuple[float, float]]:
@@ -57,29 +28,29 @@ def _error_extents(bars: BarContainer) -> list[tuple[float, float]]:
     return [(min(y for _, y in seg), max(y for _, y in seg)) for seg in vertical.get_segments()]
 
 
-def test_chart_draws_intervals(tmp_path, drawn):
-    path = plot_evaluation(_results(), tmp_path / "evaluation.png")
-    assert path.read_bytes().startswith(b"\x89PNG")
-    (figure,) = drawn
-    bars = _bars(figure)
-    assert set(bars) == {"base", "finetuned"}
-    assert [b.get_height() for b in bars["finetuned"]] == pytest.approx([0.70, 0.51])
-    assert bars["base"].errorbar is None  # the interval belongs to the gain, on the finetuned bar
-    # Each interval spans base + ci95 of the gain, at the finetuned bar's position.
-    assert _error_extents(bars["finetuned"]) == [
-        pytest.approx((0.60 + 0.07, 0.60 + 0.13)),
-        pytest.approx((0.50 - 0.02, 0.50 + 0.04)),
+def test_chart_draws_intervals(tmp_path):
+    results = finetune_results(GAINS)
+    figure = build_figure(results)
+    base, saved = _bars(figure)
+    assert [b.get_height() for b in saved] == pytest.approx([BASE_NDCG[d] + GAINS[d] for d in DIMS])
+    assert base.errorbar is None  # the interval belongs to the gain, drawn on the saved model
+    # Each interval spans base + ci95 of the gain, at the saved model's bar.
+    assert _error_extents(saved) == [
+        pytest.approx((BASE_NDCG[d] + GAINS[d] - 0.02, BASE_NDCG[d] + GAINS[d] + 0.02))
+        for d in DIMS
     ]
-    texts = {t.get_text() for t in figure.axes[0].texts}
-    assert "+0.100*" in texts and "+0.010" in texts  # only the significant gain is starred
+    texts = [t.get_text() for t in figure.axes[0].texts]
+    assert {"+0.100*", "+0.040*", "+0.020", "+0.000"} <= set(texts)  # stars: significant only
     assert any("95% paired-bootstrap interval" in t.get_text() for t in figure.texts)
+    # The file written is this chart.
+    assert plot_evaluation(results, tmp_path / "evaluation.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_chart_without_comparison_has_no_error_bars(tmp_path, drawn):
-    plot_evaluation(_results(with_comparison=False), tmp_path / "evaluation.png")
-    (figure,) = drawn
-    bars = _bars(figure)
-    assert bars["finetuned"].errorbar is None and bars["base"].errorbar is None
+def test_chart_without_comparison_has_no_error_bars():
+    results = finetune_results(GAINS)
+    del results["comparison"]
+    figure = build_figure(results)
+    assert all(bars.errorbar is None for bars in _bars(figure))
     assert not any("interval" in t.get_text() for t in figure.texts)
-    texts = {t.get_text() for t in figure.axes[0].texts}
+    texts = [t.get_text() for t in figure.axes[0].texts]
     assert "+0.100" in texts and not any(t.endswith("*") for t in texts)
