@@ -87,48 +87,46 @@ def _tokenizer(config: FinetuneConfig) -> Any:
 
 
 def summary(results: dict[str, Any], output: str | Path) -> dict[str, Any]:
-    """What stdout carries after a run: per dim nDCG@10 of each model, the gain with its 95%
-    interval and verdict, and the output paths."""
-    output = Path(output)
-    comparison = results.get("comparison") or {}
+    """What stdout carries after a run: per dim the nDCG@10 of each model, the gain with its 95%
+    interval and outcome, the verdict, the protocol and the output paths."""
+    from embedtune.reporting.results_schema import PRIMARY_METRIC, output_paths
+    from embedtune.reporting.results_view import ResultsView
+
+    view = ResultsView(results)
     dims = []
-    for dim in results["dims"]:
-        row: dict[str, Any] = {"dim": dim}
-        for label in ("base", "finetuned", "model"):
-            if label in results:
-                row[label] = round(results[label][str(dim)]["ndcg@10"], 4)
-        entry = comparison.get(str(dim))
-        if entry:
-            low, high = entry["ci95"]
-            row["gain"] = round(entry["ndcg@10_delta"], 4)
-            row["ci95"] = [round(low, 4), round(high, 4)]
-            row["verdict"] = (
-                ("significant gain" if entry["ndcg@10_delta"] > 0 else "significant loss")
-                if entry["significant"]
-                else "not significant"
-            )
-        dims.append(row)
-    outputs = {
-        "folder": str(output),
-        "results": str(output / "results.json"),
-        "report": str(output / "report.html"),
-        "chart": str(output / "evaluation.png"),
-        "per_query": str(output / "per_query.json"),
-    }
-    if results.get("model_path"):
-        outputs["model"] = str(results["model_path"])
-    text: dict[str, Any] = {"metric": "ndcg@10", "dims": dims}
-    for key in ("verdict", "protocol"):
-        if key in results:
-            text[key] = results[key]
-    text["outputs"] = outputs
+    for row in view.rows():
+        entry: dict[str, Any] = {"dim": row.dim}
+        if view.is_finetune:
+            entry.update(base=_round(row.base), finetuned=_round(row.score), gain=_round(row.gain))
+            if row.low is not None and row.high is not None:
+                entry["ci95"] = [_round(row.low), _round(row.high)]
+            entry["outcome"] = row.outcome
+        else:
+            entry["model"] = _round(row.score)
+        dims.append(entry)
+    text: dict[str, Any] = {"kind": view.kind, "model": view.model_name, "metric": PRIMARY_METRIC}
+    text["dims"] = dims
+    if view.is_finetune:
+        text["selected"] = view.selected
+        text["verdict"] = view.verdict_message
+    if view.protocol:
+        text["protocol"] = view.protocol
+    paths = {**output_paths(output), **view.output_paths()}
+    if not view.is_finetune:
+        paths.pop("model", None)
+    text["outputs"] = paths
     return text
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
 
 
 def base_kept(results: dict[str, Any]) -> bool:
     """Finetuning did not beat the base model on validation, so the run kept the base."""
-    verdict = results.get("verdict")
-    return isinstance(verdict, dict) and verdict.get("selected") == "base"
+    from embedtune.reporting.results_view import ResultsView
+
+    return ResultsView(results).base_kept
 
 
 def _finetune(args: argparse.Namespace) -> tuple[dict[str, Any], int]:

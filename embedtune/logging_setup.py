@@ -86,7 +86,8 @@ def _set_library_switches(*, quiet: bool, verbose: bool) -> None:
     if verbose:
         return
     os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")  # "Map", "Flattening ..."
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # also transformers' "Loading weights"
+    # also transformers' bars ("Loading weights"): they follow huggingface_hub's switch
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     if "datasets" in sys.modules:
         import datasets
 

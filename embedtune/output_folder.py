@@ -14,11 +14,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from embedtune.errors import ConfigError
+from embedtune.reporting.results_schema import (
+    EVALUATE,
+    FINETUNE,
+    FINETUNED,
+    MODEL,
+    MODEL_DIR,
+    OUTPUT_FILES,
+)
 
 logger = logging.getLogger(__name__)
 
-RUN_KINDS = ("finetune", "evaluate")
-RUN_FILES = ("results.json", "per_query.json", "report.html", "evaluation.png", "model")
+RUN_KINDS = (FINETUNE, EVALUATE)
+CHECKPOINTS_DIR = "checkpoints"
+RUN_FILES = (*OUTPUT_FILES.values(), MODEL_DIR, CHECKPOINTS_DIR)
 
 
 @dataclass(frozen=True)
@@ -44,10 +53,10 @@ def _kind_of_results(path: Path) -> str:
     kind = results.get("kind")
     if kind in RUN_KINDS:
         return kind
-    if "finetuned" in results:  # results.json written before "kind" was recorded
-        return "finetune"
-    if "model" in results:
-        return "evaluate"
+    if FINETUNED in results:  # results.json written before "kind" was recorded
+        return FINETUNE
+    if MODEL in results:
+        return EVALUATE
     return "unknown"
 
 
@@ -56,12 +65,12 @@ def existing_run(output: str | Path) -> ExistingRun | None:
     output = Path(output)
     if not output.is_dir():
         return None
-    files = tuple(name for name in (*RUN_FILES, "checkpoints") if (output / name).exists())
-    results = output / "results.json"
+    files = tuple(name for name in RUN_FILES if (output / name).exists())
+    results = output / OUTPUT_FILES["results"]
     if results.is_file():
         return ExistingRun(_kind_of_results(results), True, files)
-    if (output / "model").is_dir() or (output / "checkpoints").is_dir():
-        return ExistingRun("finetune", False, files)  # killed or still running
+    if (output / MODEL_DIR).is_dir() or (output / CHECKPOINTS_DIR).is_dir():
+        return ExistingRun(FINETUNE, False, files)  # killed or still running
     return None
 
 
@@ -79,13 +88,13 @@ def check_output_folder(output: str | Path, kind: str, *, overwrite: bool = Fals
             "Give another --output, or add --overwrite to replace it"
         )
     if found.kind != kind:
-        kept = [name for name in found.files if name in ("model", "checkpoints")]
+        kept = [name for name in found.files if name in (MODEL_DIR, CHECKPOINTS_DIR)]
         logger.warning(
             "--overwrite: %s holds %s; the %s run replaces its results%s",
             output,
             found.describe(),
             kind,
-            f" ({', '.join(kept)} stay from the old run)" if kind == "evaluate" and kept else "",
+            f" ({', '.join(kept)} stay from the old run)" if kind == EVALUATE and kept else "",
         )
     elif found.finished:
         logger.warning(

@@ -1,13 +1,74 @@
-"""The `embedtune` CLI: clear errors with exit code 2, and a real tiny finetune + evaluate."""
+"""The `embedtune` CLI: conventions (help with defaults, examples, exit codes), clear errors with
+exit code 2, and a real tiny finetune + evaluate."""
 
 from __future__ import annotations
 
+import argparse
 import json
 
 import pytest
 
 from embedtune.cli import main
+from embedtune.cli_flags import build_parser
 from tests.conftest import ZENML_QA, shared
+
+
+def subparsers() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for sub in action.choices.values():
+        sub.format_help()  # `generate` adds its flags on first use
+    return dict(action.choices)
+
+
+@pytest.mark.parametrize("command", ["finetune", "evaluate", "generate"])
+def test_help_shows_defaults_examples_and_exit_codes(command, capsys):
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    assert "examples:" in text and text.count(f"embedtune {command} ") >= 2
+    for code in ("0 ", "2 ", "130 "):
+        assert f"\n  {code}" in text
+    parser = subparsers()[command]
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction):
+            continue
+        assert action.help, f"{command} {action.option_strings} has no help"
+    if command == "finetune":
+        assert "(default: 0.0002)" in text  # learning rate, from FinetuneConfig
+        assert "(default: outputs/embedtune)" in text
+        assert "3    finetune --strict" in text
+    if command == "evaluate":
+        assert "(default: outputs/evaluate)" in text
+        assert "--strict" not in text
+
+
+def test_flags_that_do_nothing_are_not_offered(capsys):
+    evaluate = {o for a in subparsers()["evaluate"]._actions for o in a.option_strings}
+    for flag in ("--max-train-pairs", "--epochs", "--learning-rate", "--base-model", "--resume"):
+        assert flag not in evaluate
+    with pytest.raises(SystemExit) as info:
+        main(["evaluate", "--model", "m", "--max-train-pairs", "10"])
+    assert info.value.code == 2
+    assert "unrecognized arguments: --max-train-pairs" in capsys.readouterr().err
+
+
+def test_output_flag_is_the_same_in_every_subcommand():
+    for name, parser in subparsers().items():
+        (action,) = [a for a in parser._actions if "--output" in a.option_strings]
+        assert action.dest == "output" and action.metavar == "DIR", name
+        assert action.default is None and not action.required, name
+
+
+def test_version(capsys):
+    import embedtune
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"embedtune {embedtune.__version__}"
+
 
 TINY = ["--max-seq-length", "32", "--max-train-pairs", "32", "--seed", "7"]
 
@@ -93,3 +154,19 @@ def test_finetune_then_evaluate(tmp_path, capsys):
     assert evaluated["model"]["384"]["ndcg@10"] == pytest.approx(
         results["finetuned"]["384"]["ndcg@10"], abs=1e-5
     )
+
+
+@pytest.mark.slow
+def test_strict_exits_3_when_the_base_model_is_kept(tmp_path, capsys):
+    """A learning rate that wrecks the model: no checkpoint beats the base on validation, the
+    run keeps the base, says so on stdout, and --strict turns that into exit code 3."""
+    out = tmp_path / "run"
+    args = ["finetune", "--data", str(shared(ZENML_QA / "pairs.jsonl")), "--output", str(out)]
+    args += ["--max-seq-length", "32", "--learning-rate", "0.5", "--warmup-ratio", "0"]
+    args += ["--no-hard-negatives", "--dims", "384,64", "--strict"]
+    code = main(args)
+    captured = capsys.readouterr()
+    assert code == 3, captured.err[-3000:]
+    summary = json.loads(captured.out)
+    assert summary["selected"] == "base"
+    assert json.loads((out / "results.json").read_text())["verdict"]["selected"] == "base"
