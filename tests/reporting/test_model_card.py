@@ -1,0 +1,88 @@
+"""The saved model's README.md: names the base model, data, recipe, protocol, the table with
+intervals and the verdict; its usage snippet runs against the real saved model."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import torch
+
+from embedtune.reporting.model_card import write_model_card
+from tests.reporting.results_helpers import evaluate_results, finetune_results
+
+MIXED = {384: 0.04, 256: 0.03, 128: 0.0, 64: -0.05}
+PLACEHOLDERS = re.compile(r"\b(Unknown|None|null|TODO|More Information Needed|nan)\b|<|\?\?")
+
+
+def _snippet(card: str) -> str:
+    blocks = re.findall(r"```python\n(.*?)```", card, flags=re.S)
+    assert len(blocks) == 1, "one usage snippet"
+    return blocks[0]
+
+
+def test_card_names_base_data_recipe_protocol_and_the_table(tmp_path):
+    path = write_model_card(tmp_path, finetune_results(MIXED))
+    card = path.read_text(encoding="utf-8")
+    assert path == tmp_path / "README.md"
+    assert card.startswith("---\nlibrary_name: sentence-transformers\n")
+    assert "base_model: sentence-transformers/all-MiniLM-L6-v2" in card
+    assert "# all-MiniLM-L6-v2 finetuned for retrieval" in card
+    assert "940 (query, document) pairs from tests/fixtures/legal_rag_synthetic" in card
+    assert "- Source: tests/fixtures/legal_rag_synthetic" in card
+    assert "- Size: 940 training pairs (94 queries held out for model selection)" in card
+    assert "- Layout: (query, positive document, 1 mined hard negative), read with the beir" in card
+    assert "MatryoshkaLoss around MultipleNegativesRankingLoss, dims 384, 256, 128, 64" in card
+    assert "Learning rate: 2e-05" in card and "base model (step 0) 0.7100" in card
+    assert "**given**: the source's own train/test queries" in card
+    assert "| 384 | 0.6450 | 0.6850 | +0.0400 | [+0.0200, +0.0600] | significant gain |" in card
+    assert "| 64 | 0.4840 | 0.4340 | -0.0500 | [-0.0700, -0.0300] | significant loss |" in card
+    assert (
+        "| dims | ndcg@10 | mrr@10 | map@100 | recall@1 | recall@5 | recall@10 | recall@100 |"
+        in card
+    )
+    assert "**Verdict:** Finetuned model kept" in card
+    assert "site-packages" not in card
+    assert not PLACEHOLDERS.search(card), PLACEHOLDERS.search(card)
+    snippet = _snippet(card)
+    assert f'SentenceTransformer("{tmp_path}", truncate_dim=256)' in snippet
+    assert "encode_query(" in snippet and "encode_document(" in snippet
+
+
+def test_card_of_a_base_kept_run_says_the_model_is_the_base(tmp_path):
+    card = write_model_card(tmp_path, finetune_results(base_kept=True)).read_text("utf-8")
+    assert "# all-MiniLM-L6-v2 (unchanged: finetuning did not beat it)" in card
+    assert "**This folder holds the base model all-MiniLM-L6-v2, unchanged.**" in card
+    assert "(ndcg@10@384: base 0.7100 on 94 validation queries)" in card
+    assert "| dims | base | this model (= base) |" in card
+    assert "base_model_relation" not in card  # nothing was finetuned into it
+    assert not PLACEHOLDERS.search(card), PLACEHOLDERS.search(card)
+
+
+def test_card_uses_the_hub_repo_when_pushed(tmp_path):
+    results = finetune_results()
+    results["push_to_hub"] = {"repo": "my-org/legal-minilm", "pushed": True, "error": None}
+    card = write_model_card(tmp_path, results).read_text("utf-8")
+    assert 'SentenceTransformer("my-org/legal-minilm", truncate_dim=256)' in _snippet(card)
+
+
+def test_no_card_for_an_evaluation(tmp_path):
+    with pytest.raises(ValueError, match="finetune run's results, not an evaluation"):
+        write_model_card(tmp_path, evaluate_results())
+    assert not (tmp_path / "README.md").exists()
+
+
+def test_usage_snippet_runs_on_the_saved_model(tmp_path, base_model, capsys):
+    model_dir = tmp_path / "model"
+    base_model.save_pretrained(str(model_dir), safe_serialization=True)
+    results = finetune_results()
+    results["model_path"] = str(model_dir)
+    card = write_model_card(model_dir, results).read_text("utf-8")
+    namespace: dict = {}
+    exec(compile(_snippet(card), "README.md", "exec"), namespace)  # noqa: S102 - our own card
+    model = namespace["model"]
+    assert model.get_sentence_embedding_dimension() == 256  # truncate_dim applied
+    similarity = namespace["model"].similarity(namespace["queries"], namespace["documents"])
+    assert similarity.shape == (1, 2)
+    assert torch.argmax(similarity[0]).item() == 0  # the API-keys document answers the query
+    assert "tensor(" in capsys.readouterr().out
