@@ -1,0 +1,63 @@
+"""Do no harm: when no checkpoint beats the base model on validation, the base is what ships."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from embedtune.config import load_config
+from embedtune.data.sources import DataOptions, load_retrieval_data
+from embedtune.training.selection import carve_validation
+from tests.conftest import LEGAL
+
+TINY = {
+    "data": str(LEGAL),
+    "max_seq_length": 32,
+    "max_train_pairs": 48,
+    "max_test_queries": 20,
+    "dims": [384, 64],
+    "batch_size": 16,
+    "epochs": 1,
+    "eval_every": 0.5,
+    "hard_negatives": False,
+    "eval_batch_size": 32,
+}
+
+
+def test_validation_queries_come_from_training_never_from_test(tmp_path):
+    config = load_config(**TINY, output=str(tmp_path / "out"))
+    data = load_retrieval_data(DataOptions(source=str(LEGAL), max_train_pairs=48))
+    carved = carve_validation(data, config)
+    assert carved.validation is not None
+    assert not set(carved.validation.queries.values()) & set(data.queries.values())
+    assert not set(carved.validation.queries.values()) & set(carved.train.train["query"])
+    assert len(carved.train.train) + carved.info["validation_queries"] <= len(data.train)
+    assert carved.train.queries == data.queries  # the test task is untouched
+
+
+@pytest.mark.slow
+def test_a_harmful_run_keeps_the_base_model_and_says_so(tmp_path, base_model_path):
+    from sentence_transformers import SentenceTransformer
+
+    from embedtune.workflow import run_finetune
+
+    # A learning rate this large wrecks the model within two steps.
+    config = load_config(**TINY, learning_rate=0.3, warmup_ratio=0.0, output=str(tmp_path / "out"))
+    results = run_finetune(config)
+
+    assert results["selection"]["selected"] == "base"
+    assert results["verdict"]["selected"] == "base"
+    assert "did not beat the base model" in results["verdict"]["message"]
+    assert results["finetuned"] == results["base"]  # one evaluation: the same weights
+    curve = results["selection"]["curve"]
+    assert curve[0]["step"] == 0 and curve[0]["score"] == results["selection"]["base_score"]
+    assert all(point["score"] < curve[0]["score"] for point in curve[1:])
+    saved = SentenceTransformer(str(tmp_path / "out" / "model"))
+    base = SentenceTransformer(base_model_path)
+    saved.max_seq_length = base.max_seq_length = 32
+    texts = ["how is a contract formed?", "the court reversed the judgment"]
+    assert np.allclose(saved.encode(texts), base.encode(texts), atol=1e-6)
+    on_disk = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert on_disk["verdict"]["selected"] == "base"
