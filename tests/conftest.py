@@ -1,4 +1,5 @@
-"""Shared test set-up: offline Hugging Face, a throwaway ZenML store, the real base model."""
+"""Shared test set-up: offline Hugging Face, a throwaway ZenML store, the real base model, and
+the paths of the committed data slices in tests/fixtures (LEGAL, ZENML_QA)."""
 
 from __future__ import annotations
 
