@@ -112,6 +112,9 @@ class FinetuneConfig:
             raise ConfigError(f"best_dim {self.best_dim} is not one of the dims {self.dims}")
         if self.max_seq_length is None:
             self.max_seq_length = info.max_seq_length or info.position_limit or 512
+        from embedtune.run_outputs import check_base_model_outside_output
+
+        check_base_model_outside_output(self.base_model, self.output)
         if self.rescore_model:
             from embedtune.training.model_loading import check_cross_encoder_folder
 

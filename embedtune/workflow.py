@@ -38,11 +38,13 @@ from embedtune.io import write_dir_atomic, write_json_atomic
 from embedtune.reporting.chart import plot_evaluation
 from embedtune.reporting.hardware import describe_hardware
 from embedtune.reporting.html_report import write_html_report
-from embedtune.reporting.provenance import provenance
+from embedtune.reporting.provenance import data_fingerprint, provenance
 from embedtune.reporting.results import build_results, write_results
+from embedtune.run_outputs import StagedOutputs, output_lock
 from embedtune.training.finetune import TrainingSummary, finetune
 from embedtune.training.hard_negatives import add_hard_negatives
 from embedtune.training.model_loading import load_model
+from embedtune.training.resume_guard import check_resume, write_run_record
 from embedtune.training.selection import carve_validation, selection_block, validation_curve
 
 logger = logging.getLogger(__name__)
@@ -159,6 +161,11 @@ def train(
     says so. Checkpoints go to OUTPUT/checkpoints.
     """
     _set_prompts_and_card(model, config)
+    checkpoints = Path(output) / "checkpoints"
+    fingerprint = data_fingerprint(data)
+    if config.resume:
+        check_resume(checkpoints, config, fingerprint)
+    write_run_record(checkpoints, config, fingerprint)
     carved = carve_validation(data, config)
     base_score = None
     if carved.validation is not None:
@@ -173,7 +180,7 @@ def train(
         train_data.train,
         carved.validation,
         config,
-        Path(output) / "checkpoints",
+        checkpoints,
         base_score=base_score,
         guide=guide,
     )
@@ -299,10 +306,13 @@ def finetune_results(
     )
 
 
-def publish_model(model: SentenceTransformer, config: FinetuneConfig) -> dict[str, Any]:
-    """Save OUTPUT/model and push it when asked; returns what results.json records about it."""
-    path = save_model(model, Path(config.output) / "model")
-    info: dict[str, Any] = {"model_path": str(path)}
+def publish_model(
+    model: SentenceTransformer, config: FinetuneConfig, folder: str | Path | None = None
+) -> dict[str, Any]:
+    """Save the model into `folder` (default OUTPUT; a staging folder while a run builds its
+    outputs) and push it when asked; returns what results.json records about it."""
+    path = save_model(model, Path(folder or config.output) / "model")
+    info: dict[str, Any] = {"model_path": str(Path(config.output) / "model")}
     if config.push_to_hub:
         from embedtune.hub import push_model
 
@@ -312,7 +322,12 @@ def publish_model(model: SentenceTransformer, config: FinetuneConfig) -> dict[st
 
 def run_finetune(config: FinetuneConfig) -> dict[str, Any]:
     """The whole job: data, base evaluation, training with selection, one test evaluation of the
-    selected model, save, report."""
+    selected model, save, report. Outputs appear together when the run completes."""
+    with output_lock(config.output):
+        return _run_finetune(config)
+
+
+def _run_finetune(config: FinetuneConfig) -> dict[str, Any]:
     output = Path(config.output)
     started = time.perf_counter()
     data = load_data(config)
@@ -326,7 +341,8 @@ def run_finetune(config: FinetuneConfig) -> dict[str, Any]:
     else:
         logger.info("Evaluating the finetuned model on the test queries")
         after = evaluate(outcome.model, data, config)
-    published = publish_model(outcome.model, config)
+    staged = StagedOutputs(output)
+    published = publish_model(outcome.model, config, staged.staging)
     results = finetune_results(
         config,
         before=before,
@@ -336,15 +352,11 @@ def run_finetune(config: FinetuneConfig) -> dict[str, Any]:
         selection=outcome.selection,
         extra={**published, "total_seconds": round(time.perf_counter() - started, 1)},
     )
-    write_outputs(output, results, {"base": before, "finetuned": after})
-    logger.info(
-        "Wrote %s, %s, %s, %s and %s",
-        published["model_path"],
-        output / "results.json",
-        output / "evaluation.png",
-        output / "report.html",
-        output / "per_query.json",
-    )
+    write_outputs(staged.staging, results, {"base": before, "finetuned": after})
+    replaced = staged.commit()
+    if replaced:
+        logger.info("Replaced the earlier run's %s", ", ".join(replaced))
+    logger.info("Wrote %s/{model,results.json,evaluation.png,report.html,per_query.json}", output)
     return results
 
 
@@ -363,7 +375,17 @@ def config_for_model(config: FinetuneConfig, model_path: str) -> FinetuneConfig:
 def run_evaluate(model_path: str, config: FinetuneConfig) -> dict[str, Any]:
     """Evaluate one model on the held-out part of the data; same results shape, one model."""
     config = config_for_model(config, model_path)
-    output = Path(config.output)
+    with output_lock(config.output):
+        staged = StagedOutputs(config.output)
+        results, evaluation = _evaluate_model(model_path, config)
+        write_outputs(staged.staging, results, {"model": evaluation})
+        staged.commit()
+    return results
+
+
+def _evaluate_model(
+    model_path: str, config: FinetuneConfig
+) -> tuple[dict[str, Any], RetrievalEvaluation]:
     data = load_data(config, require_train=False)
     model = load_model(
         model_path, max_seq_length=config.max_seq_length, trust_remote_code=config.trust_remote_code
@@ -384,5 +406,4 @@ def run_evaluate(model_path: str, config: FinetuneConfig) -> dict[str, Any]:
             "provenance": provenance(seed=config.seed, data=data),
         },
     )
-    write_outputs(output, results, {"model": evaluation})
-    return results
+    return results, evaluation

@@ -14,6 +14,7 @@ from embedtune.data.retrieval_data import RetrievalData
 from embedtune.evaluation.retrieval import RetrievalEvaluation
 from embedtune.materializers.report_materializer import EvaluationReport
 from embedtune.reporting.html_report import render_html_report
+from embedtune.run_outputs import StagedOutputs
 from embedtune.workflow import finetune_results, publish_model, write_outputs
 
 
@@ -21,7 +22,8 @@ from embedtune.workflow import finetune_results, publish_model, write_outputs
 def save_model(
     model: SentenceTransformer, config: dict[str, Any]
 ) -> Annotated[dict, "published_model"]:
-    return publish_model(model, FinetuneConfig(**config))
+    settings = FinetuneConfig(**config)
+    return publish_model(model, settings, StagedOutputs(settings.output).staging)
 
 
 @step
@@ -50,7 +52,9 @@ def visualize_evaluation(
         selection=training_summary["selection"],
         extra=published_model,
     )
-    write_outputs(settings.output, results, evaluations)
+    staged = StagedOutputs(settings.output, fresh=False)
+    write_outputs(staged.staging, results, evaluations)
+    staged.commit()
     log_metadata(
         metadata={
             "results": {
