@@ -164,14 +164,21 @@ def _evaluate(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
     return summary(run_evaluate(args.model, config), config.output), EXIT_OK
 
 
-def _generate(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
+def generate_config(args: argparse.Namespace) -> Any:
+    """GenerateConfig from the flags given; its dataclass defaults for the others."""
     import dataclasses
 
-    from embedtune.synthetic.generate import GenerateConfig, run_generate
+    from embedtune.synthetic.generate import GenerateConfig
 
     names = {item.name for item in dataclasses.fields(GenerateConfig)}
     settings = {k: v for k, v in vars(args).items() if k in names and v is not None}
-    config = GenerateConfig(docs=list(args.docs), **settings)
+    return GenerateConfig(**{**settings, "docs": list(args.docs)})
+
+
+def _generate(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
+    from embedtune.synthetic.generate import run_generate
+
+    config = generate_config(args)
     if args.pipeline:
         from embedtune.pipelines.generate_synthetic_data import run_generate_pipeline
 

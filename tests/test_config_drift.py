@@ -124,3 +124,35 @@ def test_each_flag_reaches_its_setting(flag, tmp_path, monkeypatch):
         return
     config = finetune_config(parsed)
     assert getattr(config, flag.name) == expected
+
+
+def test_every_generate_setting_has_a_flag_that_reaches_it():
+    from embedtune.cli import generate_config
+    from embedtune.cli_flags import GENERATE, GENERATE_FLAGS, GENERATE_OPTIONS
+    from embedtune.synthetic.generate import GenerateConfig
+
+    names = [f.name for f in dataclasses.fields(GenerateConfig) if f.name != "docs"]
+    assert not set(names) - set(GENERATE_FLAGS), "GenerateConfig fields without a flag"
+    defaults = field_defaults(GenerateConfig)
+    args = ["--docs", "a", "b"]
+    expected = {"docs": ["a", "b"]}
+    for name in names:
+        kind = GENERATE_FLAGS[name][2]
+        option = GENERATE_OPTIONS.get(name, "--" + name.replace("_", "-"))
+        if kind is bool:
+            args.append(option)
+            expected[name] = True
+        else:
+            value = {int: "7", float: "2.5", str: "text"}[kind]
+            args += [option, value]
+            expected[name] = kind(value)
+    parser = build_parser()
+    defaults_only = generate_config(parser.parse_args([GENERATE, "--docs", "a"]))
+    assert dataclasses.asdict(defaults_only) == {**defaults, "docs": ["a"]}
+    config = generate_config(parser.parse_args([GENERATE, *args]))
+    assert {k: getattr(config, k) for k in expected} == expected
+    generate = _subparser(GENERATE)
+    generate.format_help()  # adds its flags on first use
+    for action in generate._actions:
+        if action.dest in names:
+            assert action.default is None and "(default: " in action.help, action.dest
