@@ -1,17 +1,18 @@
-"""Hard-negative mining: training documents only, never a positive, same rows, wired into train()."""
+"""Hard-negative mining: never a positive, same rows, the pool follows the protocol, n negatives, rescoring."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 from datasets import Dataset
 
-import embedtune.workflow as workflow
-from embedtune.config import FinetuneConfig, load_config
+from embedtune.config import load_config
 from embedtune.data.retrieval_data import DOCUMENT, NEGATIVE, QUERY, RetrievalData
 from embedtune.errors import ConfigError
 from embedtune.training.hard_negatives import add_hard_negatives
+from embedtune.workflow import mine_negatives
 from tests.conftest import ZENML_QA
 
 
@@ -61,36 +62,71 @@ def test_bad_settings_are_refused(base_model, pairs):
         load_config(hard_negative_relative_margin=1.5)
 
 
-def _data(train: Dataset, test_document: str) -> RetrievalData:
+def _data(train: Dataset, test_document: str, split: str = "by-document") -> RetrievalData:
     corpus = {f"d{i}": d for i, d in enumerate(dict.fromkeys(train[DOCUMENT]))}
     corpus["test"] = test_document
-    return RetrievalData(train, {"q": "a test query"}, corpus, {"q": {"test"}})
+    return RetrievalData(
+        train, {"q": "a test query"}, corpus, {"q": {"test"}}, protocol={"split": split}
+    )
 
 
-def test_train_mines_with_the_base_model_and_never_uses_test_documents(
-    monkeypatch, tmp_path, pairs, base_model_path
-):
-    seen = {}
-
-    def fake_finetune(model, data, config, dims, checkpoint_dir, *, guide=None):
-        seen["train"] = data.train
-        return workflow.TrainingSummary(0.0, 0.0, 0, None, None, [])
-
-    monkeypatch.setattr(workflow, "finetune", fake_finetune)
+def test_the_candidate_pool_follows_the_protocol(base_model, pairs, tmp_path):
+    config = load_config(max_seq_length=32, output=str(tmp_path))
     # The test document copies a training query: the best possible "negative" if it were allowed.
     data = _data(pairs, test_document=pairs[QUERY][3])
-    config = FinetuneConfig(base_model=base_model_path, max_seq_length=32, hard_negatives=True)
-    _, summary = workflow.train(config, data, [384, 64], tmp_path)
-    negatives = seen["train"][NEGATIVE]
-    assert len(negatives) == len(pairs) and pairs[QUERY][3] not in negatives
-    assert set(negatives) <= set(pairs[DOCUMENT])
-    assert summary.hard_negative_mining["pairs"] == len(pairs)
+    mined, report = mine_negatives(base_model, data, config)
+    assert pairs[QUERY][3] not in mined.train[NEGATIVE]  # by-document: training documents only
+    assert set(mined.train[NEGATIVE]) <= set(pairs[DOCUMENT])
+    assert report["pairs"] == len(pairs)
     assert NEGATIVE not in data.train.column_names  # the caller's data is left alone
 
-    # Data with its own negatives keeps them; mining off leaves pairs as pairs.
+    # A shared corpus: any document may be a negative (no margin, so the copy is the nearest).
+    no_margin = dataclasses.replace(config, hard_negative_relative_margin=None)
+    shared, _ = mine_negatives(base_model, _data(pairs, pairs[QUERY][3], "given"), no_margin)
+    assert shared.train[NEGATIVE][3] == pairs[QUERY][3]
+
     own = pairs.add_column(NEGATIVE, list(reversed(pairs[DOCUMENT])))
-    _, summary = workflow.train(config, _data(own, "x"), [384], tmp_path)
-    assert seen["train"][NEGATIVE] == own[NEGATIVE] and summary.hard_negative_mining is None
-    config.hard_negatives = False
-    workflow.train(config, _data(pairs, "x"), [384], tmp_path)
-    assert NEGATIVE not in seen["train"].column_names
+    kept, report = mine_negatives(base_model, _data(own, "x"), config)
+    assert kept.train[NEGATIVE] == own[NEGATIVE] and report is None
+    off = load_config(max_seq_length=32, output=str(tmp_path), hard_negatives=False)
+    assert NEGATIVE not in mine_negatives(base_model, _data(pairs, "x"), off)[0].train.column_names
+
+
+def test_several_negatives_per_pair(base_model, pairs):
+    mined, report = add_hard_negatives(pairs, base_model, num_negatives=3, batch_size=32)
+    assert mined.column_names == [QUERY, DOCUMENT, "negative_1", "negative_2", "negative_3"]
+    for row in mined:
+        negatives = [row["negative_1"], row["negative_2"], row["negative_3"]]
+        assert len(set(negatives)) == 3 and row[DOCUMENT] not in negatives
+    assert report.pairs == 3 * len(pairs) == report.mined + report.random_fallback
+    with pytest.raises(ConfigError, match="num_negatives 5 is larger than the mining window"):
+        load_config(num_negatives=5, hard_negative_range_min=0, hard_negative_range_max=4)
+
+
+@pytest.fixture(scope="module")
+def cross_encoder_path(tmp_path_factory, base_model_path) -> str:
+    """A small cross-encoder built locally from the base model's weights (no download)."""
+    from sentence_transformers import CrossEncoder
+
+    path = tmp_path_factory.mktemp("cross-encoder")
+    CrossEncoder(base_model_path, num_labels=1, max_length=64).save_pretrained(str(path))
+    return str(path)
+
+
+def test_a_cross_encoder_rescores_the_candidates(base_model, pairs, cross_encoder_path):
+    from embedtune.training.model_loading import load_cross_encoder
+
+    rescorer = load_cross_encoder(cross_encoder_path)
+    mined, report = add_hard_negatives(
+        pairs, base_model, cross_encoder=rescorer, relative_margin=None, batch_size=32
+    )
+    positives = {(q, d) for q, d in zip(pairs[QUERY], pairs[DOCUMENT])}
+    assert all((q, n) not in positives for q, n in zip(mined[QUERY], mined[NEGATIVE]))
+    assert report.mined > 0
+
+
+def test_a_rescore_model_that_is_not_a_cross_encoder_is_refused(base_model_path, tmp_path):
+    with pytest.raises(ConfigError, match="not a cross-encoder"):
+        load_config(rescore_model=base_model_path, output=str(tmp_path))
+    with pytest.raises(ConfigError, match="not a model folder"):
+        load_config(rescore_model=str(tmp_path / "nothing"), output=str(tmp_path))
