@@ -87,39 +87,17 @@ def _tokenizer(config: FinetuneConfig) -> Any:
 
 
 def summary(results: dict[str, Any], output: str | Path) -> dict[str, Any]:
-    """What stdout carries after a run: per dim the nDCG@10 of each model, the gain with its 95%
-    interval and outcome, the verdict, the protocol and the output paths."""
-    from embedtune.reporting.results_schema import PRIMARY_METRIC, output_paths
-    from embedtune.reporting.results_view import ResultsView
+    """What stdout carries after a run: embedtune.reporting.summary.cli_summary (per dim the
+    scores, gain, 95% interval and verdict; the selected model, protocol and output paths)."""
+    from embedtune.reporting.results_schema import EVALUATE, MODEL_DIR, output_paths
+    from embedtune.reporting.summary import cli_summary
 
-    view = ResultsView(results)
-    dims = []
-    for row in view.rows():
-        entry: dict[str, Any] = {"dim": row.dim}
-        if view.is_finetune:
-            entry.update(base=_round(row.base), finetuned=_round(row.score), gain=_round(row.gain))
-            if row.low is not None and row.high is not None:
-                entry["ci95"] = [_round(row.low), _round(row.high)]
-            entry["outcome"] = row.outcome
-        else:
-            entry["model"] = _round(row.score)
-        dims.append(entry)
-    text: dict[str, Any] = {"kind": view.kind, "model": view.model_name, "metric": PRIMARY_METRIC}
-    text["dims"] = dims
-    if view.is_finetune:
-        text["selected"] = view.selected
-        text["verdict"] = view.verdict_message
-    if view.protocol:
-        text["protocol"] = view.protocol
-    paths = {**output_paths(output), **view.output_paths()}
-    if not view.is_finetune:
-        paths.pop("model", None)
+    text = cli_summary(results)
+    paths = {**output_paths(output), **(text.get("outputs") or {})}
+    if text.get("kind") == EVALUATE:
+        paths.pop(MODEL_DIR, None)  # an evaluation saves no model
     text["outputs"] = paths
     return text
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 4)
 
 
 def base_kept(results: dict[str, Any]) -> bool:

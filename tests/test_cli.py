@@ -168,5 +168,5 @@ def test_strict_exits_3_when_the_base_model_is_kept(tmp_path, capsys):
     captured = capsys.readouterr()
     assert code == 3, captured.err[-3000:]
     summary = json.loads(captured.out)
-    assert summary["selected"] == "base"
+    assert summary["selected_model"] == "base"
     assert json.loads((out / "results.json").read_text())["verdict"]["selected"] == "base"
