@@ -104,6 +104,10 @@ class FinetuneConfig:
 
         if self.base_model is None:
             self.base_model = default_base_model()
+        if Path(self.base_model).expanduser().exists():
+            from embedtune.training.model_loading import check_model_folder
+
+            check_model_folder(Path(self.base_model).expanduser())  # the clearer refusals first
         info = read_model_info(self.base_model)
         self.dims = resolve_dims(self.dims, info.dimension)
         if self.best_dim is None:
@@ -172,7 +176,9 @@ class FinetuneConfig:
             raise ConfigError(f"eval_every must be in (0, 1] (of an epoch), got {self.eval_every}")
         patience = self.early_stopping_patience
         if patience is not None and patience < 1:
-            raise ConfigError(f"early_stopping_patience must be at least 1 (or unset), got {patience}")
+            raise ConfigError(
+                f"early_stopping_patience must be at least 1 (or unset), got {patience}"
+            )
         for name in ("max_train_pairs", "max_test_queries", "best_dim"):
             value = getattr(self, name)
             if value is not None and value < 1:
@@ -253,7 +259,9 @@ def _coerce_types(config: FinetuneConfig) -> None:
             raise ConfigError(f"dims must be a list of integers, got {config.dims!r}")
         config.dims = list(config.dims)
     if not isinstance(config.extra, dict):
-        raise ConfigError(f"extra must be a mapping of training argument: value, got {config.extra!r}")
+        raise ConfigError(
+            f"extra must be a mapping of training argument: value, got {config.extra!r}"
+        )
 
 
 def _check_extra(extra: dict[str, Any]) -> None:

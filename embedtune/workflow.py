@@ -22,7 +22,7 @@ from typing import Any
 from sentence_transformers import SentenceTransformer
 from transformers import set_seed
 
-from embedtune.config import FinetuneConfig
+from embedtune.config import FinetuneConfig, model_display_name
 from embedtune.data.protocol import BY_DOCUMENT
 from embedtune.data.retrieval_data import NEGATIVE, RetrievalData
 from embedtune.data.sources import DataOptions, load_retrieval_data
@@ -38,6 +38,8 @@ from embedtune.io import write_dir_atomic, write_json_atomic
 from embedtune.reporting.chart import plot_evaluation
 from embedtune.reporting.hardware import describe_hardware
 from embedtune.reporting.html_report import write_html_report
+from embedtune.reporting.model_card import write_model_card
+from embedtune.reporting.per_query import per_query_file, per_query_view
 from embedtune.reporting.provenance import data_fingerprint, provenance
 from embedtune.reporting.results import build_results, write_results
 from embedtune.run_outputs import StagedOutputs, output_lock
@@ -48,7 +50,6 @@ from embedtune.training.resume_guard import check_resume, write_run_record
 from embedtune.training.selection import carve_validation, selection_block, validation_curve
 
 logger = logging.getLogger(__name__)
-SCHEMA_VERSION = 2
 
 
 def data_options(config: FinetuneConfig, *, require_train: bool = True) -> DataOptions:
@@ -237,11 +238,17 @@ def compare(before: RetrievalEvaluation, after: RetrievalEvaluation) -> dict[str
     return comparison
 
 
-def write_per_query(output: str | Path, evaluations: dict[str, RetrievalEvaluation]) -> Path:
-    """OUTPUT/per_query.json: every model's per-query scores, from which
+def data_block(data: RetrievalData, config: FinetuneConfig) -> dict[str, Any]:
+    """results.json "data": sizes and counts, where the data came from and how it was read."""
+    source = config.data or "built-in Python documentation (offline queries)"
+    return {**data.summary(), "source": source, "layout": data.layout or "unknown"}
+
+
+def write_per_query(output: str | Path, table: dict[str, Any]) -> Path:
+    """OUTPUT/per_query.json: every model's per-query scores and the texts, from which
     `embedtune.evaluation.bootstrap.compare_tables` recomputes the comparison."""
     path = Path(output) / "per_query.json"
-    write_json_atomic(path, per_query_table(evaluations))
+    write_json_atomic(path, table)
     return path
 
 
@@ -251,10 +258,19 @@ def write_html(output: str | Path, results: dict[str, Any]) -> Path:
 
 
 def write_outputs(
-    output: str | Path, results: dict[str, Any], evaluations: dict[str, RetrievalEvaluation]
+    output: str | Path,
+    results: dict[str, Any],
+    evaluations: dict[str, RetrievalEvaluation],
+    data: RetrievalData,
 ) -> None:
-    """per_query.json, report.html, evaluation.png, then results.json (last: marks a finished run)."""
-    write_per_query(output, evaluations)
+    """per_query.json, report.html, evaluation.png, then results.json (last: marks a finished
+    run); adds the per-query view (counts, worst and best queries) to `results`."""
+    table = per_query_file(evaluations, data)
+    results["per_query"] = per_query_view(table)
+    write_per_query(output, table)
+    model_dir = Path(output) / "model"
+    if results.get("kind") == "finetune" and model_dir.is_dir():
+        write_model_card(model_dir, results)
     write_html(output, results)
     write_report(output, results)
 
@@ -288,12 +304,10 @@ def finetune_results(
     return build_results(
         dims=config.dims,
         evaluations={"base": before, "finetuned": after},
-        data=data.summary(),
+        data=data_block(data, config),
         training={**config.public_dict(), **training},
         hardware=describe_hardware(),
         extra={
-            "schema_version": SCHEMA_VERSION,
-            "kind": "finetune",
             "base_model": config.base_model,
             "base_model_name": config.base_model_name,
             "comparison": comparison,
@@ -301,6 +315,7 @@ def finetune_results(
             "selection": selection,
             "verdict": verdict,
             "provenance": provenance(seed=config.seed, data=data),
+            "output_dir": str(config.output),
             **(extra or {}),
         },
     )
@@ -310,14 +325,20 @@ def publish_model(
     model: SentenceTransformer, config: FinetuneConfig, folder: str | Path | None = None
 ) -> dict[str, Any]:
     """Save the model into `folder` (default OUTPUT; a staging folder while a run builds its
-    outputs) and push it when asked; returns what results.json records about it."""
-    path = save_model(model, Path(folder or config.output) / "model")
-    info: dict[str, Any] = {"model_path": str(Path(config.output) / "model")}
-    if config.push_to_hub:
-        from embedtune.hub import push_model
+    outputs); returns what results.json records about it."""
+    save_model(model, Path(folder or config.output) / "model")
+    return {"model_path": str(Path(config.output) / "model")}
 
-        info["push_to_hub"] = push_model(path, config.push_to_hub)
-    return info
+
+def push_if_asked(config: FinetuneConfig, folder: str | Path, results: dict[str, Any]) -> None:
+    """Push FOLDER/model (with its model card) when --push-to-hub was given; results.json
+    records the outcome. A failed push leaves the local run successful."""
+    if not config.push_to_hub:
+        return
+    from embedtune.hub import push_model
+
+    results["push_to_hub"] = push_model(Path(folder) / "model", config.push_to_hub)
+    write_report(folder, results)
 
 
 def run_finetune(config: FinetuneConfig) -> dict[str, Any]:
@@ -352,7 +373,8 @@ def _run_finetune(config: FinetuneConfig) -> dict[str, Any]:
         selection=outcome.selection,
         extra={**published, "total_seconds": round(time.perf_counter() - started, 1)},
     )
-    write_outputs(staged.staging, results, {"base": before, "finetuned": after})
+    write_outputs(staged.staging, results, {"base": before, "finetuned": after}, data)
+    push_if_asked(config, staged.staging, results)
     replaced = staged.commit()
     if replaced:
         logger.info("Replaced the earlier run's %s", ", ".join(replaced))
@@ -377,15 +399,15 @@ def run_evaluate(model_path: str, config: FinetuneConfig) -> dict[str, Any]:
     config = config_for_model(config, model_path)
     with output_lock(config.output):
         staged = StagedOutputs(config.output)
-        results, evaluation = _evaluate_model(model_path, config)
-        write_outputs(staged.staging, results, {"model": evaluation})
+        results, evaluation, data = _evaluate_model(model_path, config)
+        write_outputs(staged.staging, results, {"model": evaluation}, data)
         staged.commit()
     return results
 
 
 def _evaluate_model(
     model_path: str, config: FinetuneConfig
-) -> tuple[dict[str, Any], RetrievalEvaluation]:
+) -> tuple[dict[str, Any], RetrievalEvaluation, RetrievalData]:
     data = load_data(config, require_train=False)
     model = load_model(
         model_path, max_seq_length=config.max_seq_length, trust_remote_code=config.trust_remote_code
@@ -395,15 +417,14 @@ def _evaluate_model(
     results = build_results(
         dims=config.dims,
         evaluations={"model": evaluation},
-        data=data.summary(),
+        data=data_block(data, config),
         training=None,
         hardware=describe_hardware(),
         extra={
-            "schema_version": SCHEMA_VERSION,
-            "kind": "evaluate",
-            "model_name": model_path,
+            "model_name": model_display_name(model_path),
+            "output_dir": str(config.output),
             "protocol": {**data.protocol, "ignore_identical_ids": config.ignore_identical_ids},
             "provenance": provenance(seed=config.seed, data=data),
         },
     )
-    return results, evaluation
+    return results, evaluation, data

@@ -28,6 +28,7 @@ class RetrievalData:
     # The evaluation protocol that made this split: {"split": "given"|"by-query"|"by-document",
     # "description": ..., counts}; see embedtune.data.protocol.
     protocol: dict = field(default_factory=dict)
+    layout: str = ""  # how the source's columns were read (beir, distilabel, tutorial, ...)
 
     def summary(self) -> dict[str, int]:
         """Sizes written to results.json under "data"."""
@@ -46,6 +47,7 @@ class RetrievalData:
             "relevant": {q: sorted(docs) for q, docs in self.relevant.items()},
             "report": self.report,
             "protocol": self.protocol,
+            "layout": self.layout,
         }
 
     @classmethod
@@ -57,6 +59,7 @@ class RetrievalData:
             relevant={q: set(docs) for q, docs in test_set["relevant"].items()},
             report=dict(test_set.get("report", {})),
             protocol=dict(test_set.get("protocol", {})),
+            layout=test_set.get("layout", ""),
         )
 
     def negative_columns(self) -> list[str]:

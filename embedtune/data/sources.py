@@ -206,9 +206,10 @@ def load_retrieval_data(options: DataOptions) -> RetrievalData:
         split = resolve_split(options, has_split=True)
         data = load_beir(source, split=split, require_train=options.require_train)
         dropped = data.protocol.get("dropped_train_pairs", 0)
+        data.layout = "beir"
     else:
         split = resolve_split(options, has_split=False)
-        pairs, _, report = load_pairs(options)
+        pairs, mapping, report = load_pairs(options)
         splitter = split_by_query if split == BY_QUERY else split_by_document
         data = splitter(
             pairs,
@@ -217,6 +218,7 @@ def load_retrieval_data(options: DataOptions) -> RetrievalData:
             source=source or "default",
         )
         data.report = {**report, **data.report}
+        data.layout = mapping.layout
         dropped = 0
     data = _subset(data, options)
     data.protocol = describe(split, data, dropped_train_pairs=dropped)

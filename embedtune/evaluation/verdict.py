@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from embedtune.reporting.results_schema import outcome, read_comparison_entry
+
 
 def test_outcomes(comparison: dict[str, dict[str, Any]]) -> dict[str, str]:
     """{"<dim>": "win" | "loss" | "tie"} from the comparison block."""
     outcomes = {}
     for dim, entry in comparison.items():
-        delta = entry["ndcg@10_delta"]
-        outcomes[dim] = "tie" if not entry["significant"] else ("win" if delta > 0 else "loss")
+        delta, _, _, significant = read_comparison_entry(entry)
+        outcomes[dim] = outcome(delta, significant)
     return outcomes
 
 

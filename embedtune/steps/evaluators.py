@@ -38,8 +38,10 @@ def evaluate_finetuned_model(
     config: dict[str, Any],
 ) -> Annotated[dict, "finetuned_evaluation"]:
     if training_summary["selection"]["selected"] == "base":
-        return base_evaluation  # same weights, same scores
-    settings = FinetuneConfig(**config)
-    evaluation = evaluate(model, RetrievalData.from_parts(train_pairs, test_set), settings)
-    log_metadata(metadata={"finetuned_evaluation": evaluation.metrics()}, infer_model=True)
-    return evaluation.to_dict()
+        evaluation = base_evaluation  # the base model was kept: same weights, same scores
+    else:
+        settings = FinetuneConfig(**config)
+        data = RetrievalData.from_parts(train_pairs, test_set)
+        evaluation = evaluate(model, data, settings).to_dict()
+    log_metadata(metadata={"finetuned_evaluation": evaluation["metrics"]}, infer_model=True)
+    return evaluation

@@ -14,8 +14,9 @@ from embedtune.data.retrieval_data import RetrievalData
 from embedtune.evaluation.retrieval import RetrievalEvaluation
 from embedtune.materializers.report_materializer import EvaluationReport
 from embedtune.reporting.html_report import render_html_report
+from embedtune.reporting.summary import metadata_summary
 from embedtune.run_outputs import StagedOutputs
-from embedtune.workflow import finetune_results, publish_model, write_outputs
+from embedtune.workflow import finetune_results, publish_model, push_if_asked, write_outputs
 
 
 @step
@@ -53,17 +54,10 @@ def visualize_evaluation(
         extra=published_model,
     )
     staged = StagedOutputs(settings.output, fresh=False)
-    write_outputs(staged.staging, results, evaluations)
+    write_outputs(staged.staging, results, evaluations, data)
+    push_if_asked(settings, staged.staging, results)
     staged.commit()
-    log_metadata(
-        metadata={
-            "results": {
-                k: results[k] for k in ("base", "finetuned", "comparison", "data", "protocol")
-            },
-            "verdict": results["verdict"],
-        },
-        infer_model=True,
-    )
+    log_metadata(metadata={"results": metadata_summary(results)}, infer_model=True)
     tag_model_version(results["verdict"]["selected"])
     chart = (Path(settings.output) / "evaluation.png").read_bytes()
     return EvaluationReport(results, chart, render_html_report(results))

@@ -58,18 +58,3 @@ def test_legal_beir_folder_trains_on_train_qrels_only():
     # The slice in tests/fixtures (see its README): 60 test queries, 360 chunks, 240 train qrels.
     assert len(data.queries) == 60 and len(data.corpus) == 360
     assert len(data.train) == 240
-
-
-def test_best_epoch_is_chosen_on_validation_queries_not_test_queries():
-    from embedtune.config import load_config
-    from embedtune.workflow import model_selection_split
-
-    data = load_retrieval_data(DataOptions())
-    one_epoch, info = model_selection_split(data, load_config(epochs=1))
-    assert one_epoch is data and info["best_epoch_chosen_on"] == "only one epoch"
-
-    selection, info = model_selection_split(data, load_config(epochs=3))
-    assert info["best_epoch_chosen_on"] == "validation queries"
-    assert not set(selection.queries.values()) & set(data.queries.values())
-    _assert_no_leak(selection)  # validation documents are not trained on either
-    assert info["train_pairs"] == len(selection.train) < len(data.train)
