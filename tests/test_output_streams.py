@@ -204,3 +204,16 @@ def test_dry_run_prints_the_plan_without_loading_weights(tmp_path, capsys, base_
     assert plan["data"]["corpus"] >= plan["data"]["test_queries"]
     assert plan["data"]["truncated_documents"] > 0  # counted with the tokenizer at 32 tokens
     assert not out.exists()  # nothing written
+
+
+def test_run_py_refuses_an_evaluation_folder_before_any_work(tmp_path, capsys):
+    import run
+
+    evaluation = tmp_path / "ev"
+    evaluation.mkdir()
+    (evaluation / "results.json").write_text(json.dumps({"kind": "evaluate", "dims": [384]}))
+    assert run.main(["--embeddings", "--output", str(evaluation)]) == 2
+    captured = capsys.readouterr()
+    assert "holds a finished evaluate run" in captured.err
+    assert captured.out == ""  # stdout only ever carries a summary
+    assert sorted(p.name for p in evaluation.iterdir()) == ["results.json"]
