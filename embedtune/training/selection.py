@@ -24,7 +24,10 @@ from embedtune.data.split import split_by_document, split_by_query
 from embedtune.errors import DataError
 
 logger = logging.getLogger(__name__)
-VALIDATION_CORPUS = 1000  # documents the validation queries retrieve from (theirs included)
+# Documents the validation queries retrieve from (theirs included): distractors in proportion to
+# the validation documents, bounded so that an evaluation stays a small fraction of an epoch.
+DISTRACTORS_PER_DOCUMENT = 5
+MIN_VALIDATION_CORPUS, MAX_VALIDATION_CORPUS = 300, 1000
 
 
 @dataclass
@@ -90,7 +93,10 @@ def _validation_corpus(
     texts = set(corpus.values())
     others = sorted(d for d, text in pool.items() if d not in corpus and text not in texts)
     random.Random(seed).shuffle(others)
-    for doc_id in others[: max(0, VALIDATION_CORPUS - len(corpus))]:
+    size = min(
+        MAX_VALIDATION_CORPUS, max(MIN_VALIDATION_CORPUS, DISTRACTORS_PER_DOCUMENT * len(corpus))
+    )
+    for doc_id in others[: max(0, size - len(corpus))]:
         corpus[doc_id] = pool[doc_id]
     return corpus
 
