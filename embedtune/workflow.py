@@ -216,14 +216,14 @@ def train(
     return TrainOutcome(model, selected, summary, selection)
 
 
-def save_model(model: SentenceTransformer, path: str | Path) -> Path:
+def save_model_folder(model: SentenceTransformer, path: str | Path) -> Path:
     """safetensors + the Sentence Transformers model card, swapped into place atomically."""
     return write_dir_atomic(
         path, lambda tmp: model.save_pretrained(str(tmp), safe_serialization=True)
     )
 
 
-def write_report(output: str | Path, results: dict[str, Any]) -> tuple[Path, Path]:
+def write_chart_and_results(output: str | Path, results: dict[str, Any]) -> tuple[Path, Path]:
     """evaluation.png, then results.json: results.json, written last, marks a finished run."""
     output = Path(output)
     chart = plot_evaluation(results, output / "evaluation.png")
@@ -272,7 +272,7 @@ def write_outputs(
     if results.get("kind") == "finetune" and model_dir.is_dir():
         write_model_card(model_dir, results)
     write_html(output, results)
-    write_report(output, results)
+    write_chart_and_results(output, results)
 
 
 def count_truncation(
@@ -326,7 +326,7 @@ def publish_model(
 ) -> dict[str, Any]:
     """Save the model into `folder` (default OUTPUT; a staging folder while a run builds its
     outputs); returns what results.json records about it."""
-    save_model(model, Path(folder or config.output) / "model")
+    save_model_folder(model, Path(folder or config.output) / "model")
     return {"model_path": str(Path(config.output) / "model")}
 
 
@@ -338,7 +338,7 @@ def push_if_asked(config: FinetuneConfig, folder: str | Path, results: dict[str,
     from embedtune.hub import push_model
 
     results["push_to_hub"] = push_model(Path(folder) / "model", config.push_to_hub)
-    write_report(folder, results)
+    write_chart_and_results(folder, results)
 
 
 def run_finetune(config: FinetuneConfig) -> dict[str, Any]:

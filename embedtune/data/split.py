@@ -6,7 +6,6 @@ answers several documents never lands on both sides. The corpus is every unique 
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
 
@@ -14,13 +13,9 @@ from datasets import Dataset
 
 from embedtune.data.retrieval_data import DOCUMENT, NEGATIVE, QUERY, RetrievalData
 from embedtune.errors import DataError
+from embedtune.ids import text_id
 
 logger = logging.getLogger(__name__)
-
-
-def text_id(prefix: str, text: str) -> str:
-    """Stable id of a text (same text, same id, in every run)."""
-    return f"{prefix}{hashlib.md5(text.encode('utf-8')).hexdigest()[:16]}"
 
 
 class _UnionFind:
@@ -40,6 +35,50 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
+def _document_groups(query_ids: list[str], doc_ids: list[str]) -> _UnionFind:
+    groups = _UnionFind()
+    for qid, did in zip(query_ids, doc_ids):
+        groups.union(qid, did)
+    return groups
+
+
+def _pick_test_groups(
+    groups: _UnionFind, doc_ids: list[str], test_fraction: float, seed: int
+) -> set[str]:
+    """Seeded whole groups until ~test_fraction of the documents; one group stays for training."""
+    by_group: dict[str, set[str]] = {}
+    for did in set(doc_ids):
+        by_group.setdefault(groups.find(did), set()).add(did)
+    ordered = sorted(by_group)  # stable order before the seeded shuffle
+    random.Random(seed).shuffle(ordered)
+    target = max(1, round(test_fraction * len(set(doc_ids))))
+    test_groups: set[str] = set()
+    taken = 0
+    for group in ordered[:-1]:
+        if taken >= target:
+            break
+        test_groups.add(group)
+        taken += len(by_group[group])
+    return test_groups
+
+
+def _drop_test_negatives(
+    pairs: Dataset, train_rows: list[int], test_docs: set[str], report: dict[str, int]
+) -> list[int]:
+    """Training rows whose own negative is a test document leak it: dropped and counted."""
+    if NEGATIVE not in pairs.column_names:
+        return train_rows
+    negative_ids = [text_id("d", n) for n in pairs[NEGATIVE]]
+    kept = [i for i in train_rows if negative_ids[i] not in test_docs]
+    if len(kept) < len(train_rows):
+        report["dropped_negative_is_test_document"] = len(train_rows) - len(kept)
+        logger.warning(
+            "%d training rows dropped: their negative is a test document",
+            len(train_rows) - len(kept),
+        )
+    return kept
+
+
 def split_by_document(
     pairs: Dataset, *, test_fraction: float = 0.1, seed: int = 42, source: str = "dataset"
 ) -> RetrievalData:
@@ -49,58 +88,30 @@ def split_by_document(
     queries, documents = pairs[QUERY], pairs[DOCUMENT]
     doc_ids = [text_id("d", d) for d in documents]
     query_ids = [text_id("q", q) for q in queries]
-    groups = _UnionFind()
-    for qid, did in zip(query_ids, doc_ids):
-        groups.union(qid, did)
-
-    by_group: dict[str, set[str]] = {}
-    for did in set(doc_ids):
-        by_group.setdefault(groups.find(did), set()).add(did)
-    ordered = sorted(by_group)  # stable order before the seeded shuffle
-    random.Random(seed).shuffle(ordered)
-    n_docs = len(set(doc_ids))
-    target = max(1, round(test_fraction * n_docs))
-    test_groups: set[str] = set()
-    taken = 0
-    for group in ordered[:-1]:  # always leave at least one group for training
-        if taken >= target:
-            break
-        test_groups.add(group)
-        taken += len(by_group[group])
+    groups = _document_groups(query_ids, doc_ids)
+    test_groups = _pick_test_groups(groups, doc_ids, test_fraction, seed)
     if not test_groups:
         raise DataError(
-            f"cannot split {n_docs} document(s) into train and test: every query is linked to "
-            "every document, or there is only one document",
+            f"cannot split {len(set(doc_ids))} document(s) into train and test: every query is "
+            "linked to every document, or there is only one document",
             path=source,
             hint="add more documents, or give a BEIR folder with its own test qrels",
         )
-
     corpus = {did: doc for did, doc in zip(doc_ids, documents)}
+    test_docs = {did for did in corpus if groups.find(did) in test_groups}
     test_queries: dict[str, str] = {}
     relevant: dict[str, set[str]] = {}
     train_rows: list[int] = []
-    test_docs = {did for did in corpus if groups.find(did) in test_groups}
     for index, (qid, did) in enumerate(zip(query_ids, doc_ids)):
         if did in test_docs:
             test_queries[qid] = queries[index]
             relevant.setdefault(qid, set()).add(did)
         else:
             train_rows.append(index)
-
     report: dict[str, int] = {}
-    if NEGATIVE in pairs.column_names:
-        negative_ids = [text_id("d", n) for n in pairs[NEGATIVE]]
-        kept = [i for i in train_rows if negative_ids[i] not in test_docs]
-        if len(kept) < len(train_rows):
-            report["dropped_negative_is_test_document"] = len(train_rows) - len(kept)
-            logger.warning(
-                "%d training rows dropped: their negative is a test document",
-                len(train_rows) - len(kept),
-            )
-        train_rows = kept
+    train_rows = _drop_test_negatives(pairs, train_rows, test_docs, report)
     if not train_rows:
         raise DataError("the split left no training pairs", path=source)
-
     train = pairs.select(train_rows)
     logger.info(
         "Split by document: %d train pairs, %d test queries on %d test documents, corpus %d",

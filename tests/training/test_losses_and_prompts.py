@@ -139,7 +139,7 @@ def test_prompts_used_in_training_and_evaluation_and_saved(
         assert prompt == (QUERY_PROMPT if text in queries else DOCUMENT_PROMPT), text[:40]
 
     # Saved with the model, so users' encode_query/encode_document apply them.
-    path = workflow.save_model(model, tmp_path / "model")
+    path = workflow.save_model_folder(model, tmp_path / "model")
     reloaded = load_model(str(path), max_seq_length=32)
     assert reloaded.prompts["query"] == QUERY_PROMPT
     assert reloaded.prompts["document"] == DOCUMENT_PROMPT
