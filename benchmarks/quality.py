@@ -76,13 +76,16 @@ def reduced_beir(
     docs = {
         row["_id"]: row for row in map(json.loads, (source / "corpus.jsonl").open(encoding="utf-8"))
     }
-    test = [(q, d) for q, d in qrels("test.tsv") if q in docs and d in docs]
+    query_ids = {
+        json.loads(line)["_id"] for line in (source / "queries.jsonl").open(encoding="utf-8")
+    }
+    test = [(q, d) for q, d in qrels("test.tsv") if q in query_ids and d in docs]
     rng.shuffle(test)
     test = test[:test_queries]
     train = [(q, d) for q, d in qrels("train.tsv") if d in docs]
     rng.shuffle(train)
     train = train[:train_pairs]
-    keep = {d for _, d in test} | {q for q, _ in test} | {d for _, d in train}
+    keep = {d for _, d in test} | {q for q, _ in test if q in docs} | {d for _, d in train}
     others = sorted(set(docs) - keep)
     rng.shuffle(others)
     keep |= set(others[: max(0, corpus - len(keep))])
