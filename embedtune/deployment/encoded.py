@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import torch
 from sentence_transformers import SentenceTransformer
 
-from embedtune.baselines.rankings import evaluated_query_ids
+from embedtune.baselines.rankings import evaluated_query_ids, evaluation_from_rankings
 from embedtune.data.retrieval_data import RetrievalData
 from embedtune.evaluation.metrics import MAX_K
-from embedtune.evaluation.retrieval import encode_texts, rank_documents
+from embedtune.evaluation.retrieval import RetrievalEvaluation, encode_texts, rank_documents
 
 
 @dataclass
@@ -82,3 +82,21 @@ def dense_rankings(
         )
         for dim in dims
     }
+
+
+def evaluate_encoded(
+    encoded: EncodedTask,
+    data: RetrievalData,
+    dims: list[int],
+    *,
+    ignore_identical_ids: bool = False,
+) -> RetrievalEvaluation:
+    """evaluate_retrieval's result from an existing encoding (same rankings, same metrics)."""
+    start = time.perf_counter()
+    rankings = dense_rankings(encoded, dims, ignore_identical_ids=ignore_identical_ids)
+    return evaluation_from_rankings(
+        data,
+        encoded.query_ids,
+        rankings,
+        encoded.seconds + time.perf_counter() - start,
+    )

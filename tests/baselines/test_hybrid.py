@@ -8,8 +8,8 @@ from embedtune.baselines.block import baseline_block, baseline_verdict, evaluate
 from embedtune.baselines.bm25 import evaluate_bm25
 from embedtune.baselines.hybrid import RRF_K, evaluate_hybrid, reciprocal_rank_fusion
 from embedtune.baselines.rankings import evaluated_query_ids
-from embedtune.deployment.encoded import dense_rankings
-from embedtune.evaluation.retrieval import RetrievalEvaluation, evaluate_retrieval
+from embedtune.deployment.encoded import dense_rankings, evaluate_encoded
+from embedtune.evaluation.retrieval import RetrievalEvaluation
 from embedtune.reporting.results_schema import comparison_entry
 
 DIMS = [384, 128]
@@ -27,8 +27,9 @@ def test_rrf_by_hand():
 
 
 @pytest.fixture(scope="module")
-def dense_evaluation(short_model, legal) -> RetrievalEvaluation:
-    return evaluate_retrieval(short_model, legal, DIMS)
+def dense_evaluation(legal_encoded, legal) -> RetrievalEvaluation:
+    # = evaluate_retrieval(short_model, legal, DIMS) (tests/deployment/test_matrix.py checks it)
+    return evaluate_encoded(legal_encoded, legal, DIMS)
 
 
 def test_hybrid_ranks_are_a_fusion_of_both(legal, legal_encoded):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from embedtune.data.retrieval_data import RetrievalData
+from embedtune.deployment.encoded import encode_task, evaluate_encoded
 from embedtune.deployment.matrix import deployment_matrix
 from embedtune.evaluation.retrieval import evaluate_retrieval
 
@@ -20,8 +22,21 @@ def _cell(matrix, dim, precision):
     return next(c for c in matrix["cells"] if (c["dim"], c["precision"]) == (dim, precision))
 
 
-def test_float32_cells_are_the_evaluators_numbers(matrix, short_model, legal):
-    evaluation = evaluate_retrieval(short_model, legal, DIMS)
+def test_evaluate_encoded_is_evaluate_retrieval(short_model, legal):
+    """The hook that spares the workflow a second encoding gives the evaluator's numbers."""
+    query_ids = sorted(legal.queries)[:20]
+    relevant = {q: legal.relevant[q] for q in query_ids}
+    needed = set().union(*relevant.values())
+    corpus = {d: t for d, t in legal.corpus.items() if d in needed or d < "chunk-15"}
+    small = RetrievalData(legal.train, {q: legal.queries[q] for q in query_ids}, corpus, relevant)
+    expected = evaluate_retrieval(short_model, small, DIMS)
+    ours = evaluate_encoded(encode_task(short_model, small), small, DIMS)
+    assert ours.to_dict()["per_query"] == expected.to_dict()["per_query"]
+    assert len(corpus) > 40
+
+
+def test_float32_cells_are_the_evaluators_numbers(matrix, legal, legal_encoded):
+    evaluation = evaluate_encoded(legal_encoded, legal, DIMS)
     for dim in DIMS:
         cell = _cell(matrix, dim, "float32")
         for metric in ("ndcg@10", "recall@10", "recall@100"):
