@@ -52,7 +52,11 @@ def evaluate_baselines(
     from embedtune.deployment.encoded import dense_rankings
 
     bm25, index, sparse = evaluate_bm25(
-        data, dims=dims, stem=stem, ignore_identical_ids=ignore_identical_ids, top_k=depth
+        data,
+        dims=dims,
+        stem=stem,
+        ignore_identical_ids=ignore_identical_ids,
+        top_k=max(depth, MAX_K),  # BM25's own metrics need MAX_K; RRF cuts at depth
     )
     hybrid_settings = {"method": "reciprocal rank fusion", "k": rrf_k, "depth": depth}
     hybrid = None

@@ -23,6 +23,7 @@ from embedtune.baselines.rankings import (
     evaluated_query_ids,
     evaluation_from_rankings,
     id_ranks,
+    same_at_dims,
     top_k_indices,
 )
 from embedtune.data.retrieval_data import RetrievalData
@@ -160,7 +161,7 @@ def evaluate_bm25(
     evaluation = evaluation_from_rankings(data, query_ids, {NO_DIM: ranked}, timer.seconds)
     only = evaluation.by_dim[NO_DIM]
     if dims:
-        evaluation = RetrievalEvaluation(list(dims), {d: only for d in dims}, timer.seconds)
+        evaluation = same_at_dims(evaluation, dims)
     logger.info(
         "BM25: ndcg@10 %.4f, recall@10 %.4f (%d queries, %d documents, %.1f s)",
         only.metrics["ndcg@10"],
