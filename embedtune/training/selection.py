@@ -1,8 +1,8 @@
 """Model selection that cannot ship a regression: validation queries, the base as a candidate.
 
-The validation queries are carved out of the training pairs (never the test queries), with the
-same protocol as the test split: held-out documents under by-document, held-out queries (near
-duplicates together) otherwise. They retrieve from a small validation corpus (their documents plus
+The validation queries are carved out of the training pairs (never the test queries) the way the
+test split was made: held-out documents under by-document (and under given when the source's test
+documents are mostly unseen in training), held-out queries (near duplicates together) otherwise. They retrieve from a small validation corpus (their documents plus
 a seeded sample of the other candidates), so an evaluation costs seconds and can run several
 times per epoch. The base model is scored first (step 0) and is the score to beat: the Trainer's
 best checkpoint must improve on it, and when none does, the base weights are restored.
@@ -18,7 +18,7 @@ from pathlib import Path
 from transformers import TrainerCallback
 
 from embedtune.config import FinetuneConfig
-from embedtune.data.protocol import BY_DOCUMENT
+from embedtune.data.protocol import BY_DOCUMENT, BY_QUERY, GIVEN
 from embedtune.data.retrieval_data import RetrievalData
 from embedtune.data.split import split_by_document, split_by_query
 from embedtune.errors import DataError
@@ -37,9 +37,25 @@ class ValidationSplit:
     info: dict
 
 
+def validation_protocol(data: RetrievalData) -> str:
+    """How to carve validation so that it looks like the test split.
+
+    by-document and by-query carve the same way. Under given, the source's own split decides:
+    when most test queries' documents are not in the training pairs (e.g. a corpus re-split by
+    chunk), validation holds out documents too; otherwise it holds out queries.
+    """
+    protocol = data.protocol
+    split = protocol.get("split", BY_DOCUMENT)
+    if split != GIVEN:
+        return split
+    test_queries = protocol.get("test_queries") or len(data.queries) or 1
+    shared = protocol.get("test_queries_with_trained_documents", 0) / test_queries
+    return BY_QUERY if shared >= 0.5 else BY_DOCUMENT
+
+
 def carve_validation(data: RetrievalData, config: FinetuneConfig) -> ValidationSplit:
-    """Hold out validation queries from the training pairs, following the run's protocol."""
-    split = data.protocol.get("split", BY_DOCUMENT)
+    """Hold out validation queries from the training pairs, the way the test split was made."""
+    split = validation_protocol(data)
     splitter = split_by_document if split == BY_DOCUMENT else split_by_query
     try:
         carved = splitter(
@@ -61,7 +77,7 @@ def carve_validation(data: RetrievalData, config: FinetuneConfig) -> ValidationS
         carved.train, data.queries, data.corpus, data.relevant, data.report, data.protocol
     )
     info = {
-        "chosen_on": "validation queries held out from the training pairs",
+        "chosen_on": f"validation queries held out from the training pairs ({split})",
         "validation_queries": len(carved.queries),
         "validation_corpus": len(carved.corpus),
         "train_pairs": len(carved.train),
