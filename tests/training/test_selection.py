@@ -61,3 +61,17 @@ def test_a_harmful_run_keeps_the_base_model_and_says_so(tmp_path, base_model_pat
     assert np.allclose(saved.encode(texts), base.encode(texts), atol=1e-6)
     on_disk = json.loads((tmp_path / "out" / "results.json").read_text())
     assert on_disk["verdict"]["selected"] == "base"
+
+
+def test_validation_is_carved_like_the_test_split(tmp_path):
+    from embedtune.training.selection import validation_protocol
+
+    data = load_retrieval_data(DataOptions(source=str(LEGAL), max_train_pairs=48))
+    # The legal slice is re-split by chunk: no test query's document is trained on.
+    assert data.protocol["split"] == "given"
+    assert data.protocol["test_queries_with_trained_documents"] == 0
+    assert validation_protocol(data) == "by-document"
+    data.protocol = {**data.protocol, "test_queries_with_trained_documents": len(data.queries)}
+    assert validation_protocol(data) == "by-query"  # BEIR-style shared corpus
+    data.protocol = {**data.protocol, "split": "by-document"}
+    assert validation_protocol(data) == "by-document"
