@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 
 import pytest
@@ -11,12 +12,14 @@ from datasets import Dataset
 
 import embedtune.workflow as workflow
 from embedtune.config import LOSSES, FinetuneConfig
+from embedtune.data.protocol import BY_DOCUMENT
 from embedtune.data.retrieval_data import DOCUMENT, NEGATIVE, QUERY, RetrievalData
 from embedtune.evaluation.retrieval import evaluate_retrieval
 from embedtune.training.arguments import build_training_arguments
 from embedtune.training.finetune import finetune, prompts_for
 from embedtune.training.losses import build_loss
 from embedtune.training.model_loading import load_model
+from embedtune.training.selection import carve_validation
 from tests.conftest import ZENML_QA
 
 QUERY_PROMPT, DOCUMENT_PROMPT = "query: ", "passage: "
@@ -34,6 +37,7 @@ def tiny() -> RetrievalData:
         {f"q{i}": r["query"] for i, r in enumerate(test, start=8)},
         corpus,
         {f"q{i}": {f"d{i}"} for i in range(8, 14)},
+        protocol={"split": BY_DOCUMENT},  # test documents never trained on (nor mined)
     )
 
 
@@ -76,51 +80,41 @@ def test_each_loss_computes_and_steps_on_triplets(loss_name, tiny, base_model_pa
 def test_cached_mnrl_trains_end_to_end_with_negatives(tiny, tmp_path, base_model_path):
     model = load_model(base_model_path, max_seq_length=32)
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
-    data = RetrievalData(
-        tiny.train.add_column(NEGATIVE, list(reversed(tiny.train[DOCUMENT]))),
-        tiny.queries,
-        tiny.corpus,
-        tiny.relevant,
-    )
+    train = tiny.train.add_column(NEGATIVE, list(reversed(tiny.train[DOCUMENT])))
     config = _config(tmp_path, loss="cached_mnrl")
-    summary = finetune(model, data, config, [384, 64], tmp_path)
-    assert summary.optimizer_steps >= 1
-    assert summary.epoch_metrics and "eval_retrieval_dim_64_ndcg@10" in summary.epoch_metrics[0]
+    summary = finetune(model, train, tiny, config, tmp_path / "checkpoints")
+    steps_per_epoch = math.ceil(len(train) / config.batch_size)
+    assert summary.optimizer_steps == steps_per_epoch
+    # eval_every 0.5 of an epoch: an evaluation half-way and one at the last step
+    assert [m["step"] for m in summary.epoch_metrics] == [1, 2]
+    assert all("eval_retrieval_dim_64_ndcg@10" in m for m in summary.epoch_metrics)
+    assert summary.best_checkpoint is not None  # no base score given: the best evaluation wins
     assert any(not torch.equal(p, before[n]) for n, p in model.named_parameters())
 
 
 def test_prompts_map_every_text_column():
     config = FinetuneConfig(query_prompt=QUERY_PROMPT, document_prompt=DOCUMENT_PROMPT)
-    prompts = prompts_for(config)
-    assert prompts == {QUERY: QUERY_PROMPT, DOCUMENT: DOCUMENT_PROMPT, NEGATIVE: DOCUMENT_PROMPT}
-    args = build_training_arguments(config, "unused", best_dim=384, prompts=prompts)
+    pairs = {QUERY: ["q"], DOCUMENT: ["d"]}
+    assert prompts_for(config, Dataset.from_dict(pairs)) == {
+        QUERY: QUERY_PROMPT,
+        DOCUMENT: DOCUMENT_PROMPT,
+    }
+    mined = Dataset.from_dict({**pairs, "negative_1": ["n1"], "negative_2": ["n2"]})
+    prompts = prompts_for(config, mined)
+    assert prompts == {
+        QUERY: QUERY_PROMPT,
+        DOCUMENT: DOCUMENT_PROMPT,
+        "negative_1": DOCUMENT_PROMPT,
+        "negative_2": DOCUMENT_PROMPT,
+    }
+    args = build_training_arguments(config, "unused", eval_steps=3, prompts=prompts)
     assert args.prompts == prompts
-    assert prompts_for(FinetuneConfig()) == {}
+    assert args.eval_steps == 3 and args.metric_for_best_model.endswith("ndcg@10")
+    assert prompts_for(FinetuneConfig(), Dataset.from_dict(pairs)) == {}
 
 
 @pytest.mark.slow
-def test_prompts_used_in_training_and_evaluation_and_saved(
-    monkeypatch, tiny, tmp_path, base_model_path
-):
-    trained_with: list[tuple[str, str | None]] = []
-    real_finetune = workflow.finetune
-
-    def spying_finetune(model, data, config, dims, checkpoint_dir, *, guide=None):
-        preprocess = model.preprocess
-
-        def spy(inputs, *args, prompt=None, **kwargs):
-            # Only the trainer's batches (its data collator), not e.g. model-card widget encodes.
-            if sys._getframe(1).f_code.co_filename.endswith("data_collator.py"):
-                trained_with.extend((text, prompt) for text in inputs)
-            return preprocess(inputs, *args, prompt=prompt, **kwargs)
-
-        model.preprocess = spy
-        try:
-            return real_finetune(model, data, config, dims, checkpoint_dir, guide=guide)
-        finally:
-            del model.preprocess
-
-    monkeypatch.setattr(workflow, "finetune", spying_finetune)
+def test_prompts_used_in_training_and_evaluation_and_saved(tiny, tmp_path, base_model_path):
     config = _config(
         tmp_path,
         base_model=base_model_path,
@@ -128,18 +122,46 @@ def test_prompts_used_in_training_and_evaluation_and_saved(
         document_prompt=DOCUMENT_PROMPT,
         hard_negatives=True,
         hard_negative_range_max=4,
+        validation_fraction=0.25,
     )
-    model, summary = workflow.train(config, tiny, [384, 64], tmp_path)
-    assert summary.hard_negative_mining["pairs"] == len(tiny.train)
-    # Training: every query got the query prompt, every document and negative the document prompt.
+    model = workflow.load_base_model(config)
+    trained_with: list[tuple[str, str | None]] = []
+    preprocess = model.preprocess
+
+    def spy(inputs, *args, prompt=None, **kwargs):
+        # Only the trainer's batches (its data collator), not the evaluator's or mining encodes.
+        if sys._getframe(1).f_code.co_filename.endswith("data_collator.py"):
+            trained_with.extend((text, prompt) for text in inputs)
+        return preprocess(inputs, *args, prompt=prompt, **kwargs)
+
+    model.preprocess = spy  # read by the trainer's data collator when `train` builds it
+    try:
+        outcome = workflow.train(config, model, tiny, tmp_path)
+    finally:
+        del model.preprocess
+    assert outcome.model is model
+    carved = outcome.summary.model_selection
+    assert carved["validation_queries"] >= 1
+    assert carved["train_pairs"] == len(tiny.train) - carved["validation_queries"]
+    assert outcome.summary.hard_negative_mining["pairs"] == carved["train_pairs"]
+    # Training: every query got the query prompt, every document and negative the document
+    # prompt; the validation queries held out for selection were never trained on.
     queries, documents = set(tiny.train[QUERY]), set(tiny.train[DOCUMENT])
     seen = {t for t, _ in trained_with}
-    assert seen & queries and seen & documents and seen <= queries | documents
+    assert seen & documents and seen <= queries | documents
+    # (the no-duplicates batch sampler may leave out a pair whose negative is another's positive)
+    held_out = carve_validation(tiny, config).validation  # seeded: the split `train` made
+    assert len(held_out.queries) == carved["validation_queries"]
+    held_out_texts = set(held_out.queries.values()) | {
+        held_out.corpus[d] for docs in held_out.relevant.values() for d in docs
+    }
+    assert seen & queries and not seen & held_out_texts  # nor mined as negatives
     for text, prompt in trained_with:
         assert prompt == (QUERY_PROMPT if text in queries else DOCUMENT_PROMPT), text[:40]
 
-    # Saved with the model, so users' encode_query/encode_document apply them.
-    path = workflow.save_model_folder(model, tmp_path / "model")
+    # Saved with the model (whichever candidate was selected), so users' encode_query and
+    # encode_document apply them.
+    path = workflow.save_model_folder(outcome.model, tmp_path / "model")
     reloaded = load_model(str(path), max_seq_length=32)
     assert reloaded.prompts["query"] == QUERY_PROMPT
     assert reloaded.prompts["document"] == DOCUMENT_PROMPT
