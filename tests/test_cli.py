@@ -70,7 +70,8 @@ def test_version(capsys):
     assert capsys.readouterr().out.strip() == f"embedtune {embedtune.__version__}"
 
 
-TINY = ["--max-seq-length", "32", "--max-train-pairs", "32", "--seed", "7"]
+TINY_EVAL = ["--max-seq-length", "32", "--seed", "7"]  # evaluate has no training flags
+TINY = [*TINY_EVAL, "--max-train-pairs", "32"]
 
 
 @pytest.mark.parametrize(
@@ -146,7 +147,7 @@ def test_finetune_then_evaluate(tmp_path, capsys):
             str(data),
             "--output",
             str(tmp_path / "ev"),
-            *TINY,
+            *TINY_EVAL,
         ]
     )
     assert code == 0
