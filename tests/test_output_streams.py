@@ -183,11 +183,13 @@ def test_output_folder_rules(tmp_path, caplog):
 
 
 def test_dry_run_prints_the_plan_without_loading_weights(tmp_path, capsys, base_model_path):
-    """The base model's folder without its weights file: a dry run that loaded weights fails."""
+    """The base model's folder with an unreadable weights file: a dry run that loaded the
+    weights would fail."""
     import shutil
 
     no_weights = tmp_path / "model-without-weights"
     shutil.copytree(base_model_path, no_weights, ignore=shutil.ignore_patterns("*.safetensors"))
+    (no_weights / "model.safetensors").write_bytes(b"not weights")
     data = fixture_path(ZENML_QA / "pairs.jsonl")
     out = tmp_path / "out"
     code = main(
