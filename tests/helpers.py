@@ -45,3 +45,47 @@ def cli_error(capsys, args: list[str], output: Path) -> str:
     assert "embedtune" in err and "error" in err
     assert not output.exists(), f"{output} was written before the error"
     return err
+
+
+def assert_selection_contract(results: dict, output: Path, base_model_path: str) -> str:
+    """What a finetune run promises whichever model it kept (tiny data may legitimately keep
+    the base): selection and verdict agree, the validation curve starts with the base at step 0,
+    and OUTPUT/model is the selected model. Returns "finetuned" or "base"."""
+    import numpy as np
+    import torch
+    from safetensors.torch import load_file
+
+    from embedtune.training.model_loading import load_model
+
+    selection, verdict = results["selection"], results["verdict"]
+    selected = selection["selected"]
+    assert selected in ("finetuned", "base") and verdict["selected"] == selected
+    curve, base_score = selection["curve"], selection["base_score"]
+    assert base_score is not None and selection["validation_queries"] >= 1
+    assert curve[0] == {"step": 0, "epoch": 0.0, "score": base_score}
+    assert len(curve) >= 2 and all(p["step"] > 0 for p in curve[1:])
+    assert [p["step"] for p in curve] == sorted(p["step"] for p in curve)
+    texts = ["how do I configure the setting?", "The setting is configured in the file."]
+    saved = load_model(str(output / "model"), max_seq_length=32).encode(texts)
+    base = load_model(base_model_path, max_seq_length=32).encode(texts)
+    if selected == "base":
+        assert verdict["improved_on_validation"] is False
+        assert "did not beat the base model" in verdict["message"]
+        assert selection["best_score"] is None and selection["best_step"] is None
+        assert all(p["score"] <= base_score for p in curve[1:])  # nothing beat step 0
+        assert results["finetuned"] == results["base"]  # the same weights, evaluated once
+        assert np.allclose(saved, base, atol=1e-6)
+    else:
+        assert verdict["improved_on_validation"] is True
+        best = selection["best_score"]
+        assert best > base_score
+        assert abs(best - max(p["score"] for p in curve)) < 1e-6
+        assert selection["best_step"] in [p["step"] for p in curve[1:]]
+        assert not np.allclose(saved, base, atol=1e-4)
+        # (a checkpoint folder holds the optimizer's pickles: compare its weights file directly)
+        checkpoint = output / "checkpoints" / f"checkpoint-{selection['best_step']}"
+        kept = load_file(checkpoint / "model.safetensors")
+        shipped = load_file(output / "model" / "model.safetensors")
+        assert kept.keys() == shipped.keys()
+        assert all(torch.equal(kept[k], shipped[k]) for k in kept), "model/ is not the best step"
+    return selected

@@ -7,10 +7,12 @@ import json
 import pytest
 
 from tests.conftest import ZENML_QA
+from tests.helpers import assert_selection_contract
+from tests.reporting.results_helpers import assert_valid_results
 
 
 @pytest.mark.slow
-def test_finetune_embeddings_pipeline_end_to_end(tmp_path):
+def test_finetune_embeddings_pipeline_end_to_end(tmp_path, base_model_path):
     from zenml.client import Client
 
     from embedtune.config import load_config
@@ -22,14 +24,19 @@ def test_finetune_embeddings_pipeline_end_to_end(tmp_path):
         max_train_pairs=32,
         batch_size=16,
         dims=[384, 128],
+        epochs=1,
+        eval_every=0.5,
+        validation_fraction=0.25,
         output=str(tmp_path / "out"),
     )
     results = run_pipeline(config)
     assert results["dims"] == [384, 128]
-    assert (
-        json.loads((tmp_path / "out" / "results.json").read_text())["finetuned"]
-        == results["finetuned"]
-    )
+    on_disk = assert_valid_results(tmp_path / "out" / "results.json")
+    assert on_disk["finetuned"] == results["finetuned"]
+    assert on_disk["selection"] == results["selection"]
+    # Whichever model won on validation (tiny data may keep the base), the run says so
+    # consistently and model/ holds that model.
+    selected = assert_selection_contract(results, tmp_path / "out", base_model_path)
     assert (tmp_path / "out" / "model" / "model.safetensors").is_file()
     assert (tmp_path / "out" / "evaluation.png").is_file()
     # The pipeline writes the same outputs as the CLI path.
@@ -61,6 +68,11 @@ def test_finetune_embeddings_pipeline_end_to_end(tmp_path):
         metadata
     )
     assert metadata["training_parameters"]["max_seq_length"] == 32
+    assert metadata["results"]["selected_model"] == selected
+    # The model version is tagged with what it holds.
+    tags = {tag.name for tag in version.tags}
+    assert ("finetuned" if selected == "finetuned" else "base-kept") in tags
+    assert not {"finetuned", "base-kept"} <= tags
     artifact_names = set(version.data_artifacts) | set(version.model_artifacts)
     assert {"train_pairs", "test_set", "finetuned_model", "evaluation_report"} <= artifact_names
     # The reloaded model artifact is a working SentenceTransformer.
