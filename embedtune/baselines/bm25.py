@@ -46,6 +46,9 @@ def _bm25s():
             f"The BM25 baseline needs the bm25s package, which is not installed: {INSTALL_HINT} "
             "(or turn the baselines off)."
         ) from e
+    # bm25s sets its logger to DEBUG at import, which sends its debug lines to any handler:
+    # let it follow the application's level instead
+    logging.getLogger("bm25s").setLevel(logging.NOTSET)
     return bm25s
 
 

@@ -88,3 +88,23 @@ def test_missing_bm25s_is_a_clear_error(monkeypatch):
 def test_empty_corpus_is_refused():
     with pytest.raises(ConfigError, match="corpus is empty"):
         build_index({})
+
+
+def test_bm25s_debug_lines_follow_the_application_level():
+    """bm25s sets its logger to DEBUG at import: its debug lines must not reach a handler of an
+    application logging at WARNING."""
+    import logging
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()  # level NOTSET, like logging.basicConfig's
+    handler.emit = records.append  # type: ignore[method-assign]
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    try:
+        build_index({"d1": "lease", "d2": "sale"})
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+    assert not [r for r in records if r.name.startswith("bm25s")]
