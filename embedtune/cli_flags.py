@@ -46,7 +46,6 @@ NONE_MEANS = {
     "best_dim": "the model's full dimension",
     "push_to_hub": "no push",
     "hard_negative_relative_margin": "no margin",
-    "early_stopping_patience": "off",
 }
 
 EXIT_CODES = """exit codes:

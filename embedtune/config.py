@@ -80,7 +80,7 @@ class FinetuneConfig:
     # Model selection on validation queries carved from the training pairs (never the test
     # queries), the base model included as a candidate.
     eval_every: float = 0.25  # evaluate every this fraction of an epoch
-    early_stopping_patience: int | None = 4  # evaluations without improvement; None: off
+    early_stopping_patience: int = 4  # evaluations without improvement; 0: off
     validation_fraction: float = 0.1  # of the training queries (or documents, by-document)
     max_validation_queries: int = 300
     strict: bool = False  # exit non-zero when finetuning does not beat the base on validation
@@ -116,9 +116,6 @@ class FinetuneConfig:
             raise ConfigError(f"best_dim {self.best_dim} is not one of the dims {self.dims}")
         if self.max_seq_length is None:
             self.max_seq_length = info.max_seq_length or info.position_limit or 512
-        from embedtune.run_outputs import check_base_model_outside_output
-
-        check_base_model_outside_output(self.base_model, self.output)
         if self.rescore_model:
             from embedtune.training.model_loading import check_cross_encoder_folder
 
@@ -174,11 +171,12 @@ class FinetuneConfig:
             raise ConfigError(f"learning_rate must be a positive number, got {self.learning_rate}")
         if not 0 < self.eval_every <= 1:
             raise ConfigError(f"eval_every must be in (0, 1] (of an epoch), got {self.eval_every}")
-        patience = self.early_stopping_patience
-        if patience is not None and patience < 1:
+        if self.early_stopping_patience < 0:
             raise ConfigError(
-                f"early_stopping_patience must be at least 1 (or unset), got {patience}"
+                "early_stopping_patience must be >= 0 (0 turns early stopping off), got "
+                f"{self.early_stopping_patience}"
             )
+        _check_scheduler(self.lr_scheduler_type)
         for name in ("max_train_pairs", "max_test_queries", "best_dim"):
             value = getattr(self, name)
             if value is not None and value < 1:
@@ -262,6 +260,14 @@ def _coerce_types(config: FinetuneConfig) -> None:
         raise ConfigError(
             f"extra must be a mapping of training argument: value, got {config.extra!r}"
         )
+
+
+def _check_scheduler(name: str) -> None:
+    from transformers import SchedulerType
+
+    known = [s.value for s in SchedulerType]
+    if name not in known:
+        raise ConfigError(f"lr_scheduler_type must be one of {known}, got {name!r}")
 
 
 def _check_extra(extra: dict[str, Any]) -> None:

@@ -42,7 +42,7 @@ from embedtune.reporting.model_card import write_model_card
 from embedtune.reporting.per_query import per_query_file, per_query_view
 from embedtune.reporting.provenance import data_fingerprint, provenance
 from embedtune.reporting.results import build_results, write_results
-from embedtune.run_outputs import StagedOutputs, output_lock
+from embedtune.run_outputs import StagedOutputs, check_base_model_outside_output, output_lock
 from embedtune.training.finetune import TrainingSummary, finetune
 from embedtune.training.hard_negatives import add_hard_negatives
 from embedtune.training.model_loading import load_model
@@ -344,6 +344,7 @@ def push_if_asked(config: FinetuneConfig, folder: str | Path, results: dict[str,
 def run_finetune(config: FinetuneConfig) -> dict[str, Any]:
     """The whole job: data, base evaluation, training with selection, one test evaluation of the
     selected model, save, report. Outputs appear together when the run completes."""
+    check_base_model_outside_output(config.base_model, config.output)
     with output_lock(config.output):
         return _run_finetune(config)
 

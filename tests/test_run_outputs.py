@@ -19,6 +19,7 @@ from embedtune.run_outputs import (
     output_lock,
 )
 from embedtune.training.resume_guard import check_resume, write_run_record
+from embedtune.workflow import run_finetune
 
 
 def test_a_second_run_on_the_same_output_is_refused(tmp_path):
@@ -100,8 +101,10 @@ def test_base_model_inside_the_output_is_refused(tmp_path, base_model_path):
 
     inside = tmp_path / "out" / "model"
     shutil.copytree(base_model_path, inside)
+    config = load_config(base_model=str(inside), output=str(tmp_path / "out"))
     with pytest.raises(ConfigError, match="is inside --output .*would replace the model it starts"):
-        load_config(base_model=str(inside), output=str(tmp_path / "out"))
+        run_finetune(config)  # refused before any data is read or model loaded
+    assert not (tmp_path / "out" / "results.json").exists()
 
 
 def test_resume_refuses_other_data_or_a_changed_learning_rate(tmp_path, caplog):

@@ -9,7 +9,7 @@ from typing import Any
 from zenml import Model, pipeline
 
 from embedtune.config import FinetuneConfig
-from embedtune.run_outputs import output_lock
+from embedtune.run_outputs import check_base_model_outside_output, output_lock
 from embedtune.steps.data_loader import load_and_split_data
 from embedtune.steps.evaluators import evaluate_base_model, evaluate_finetuned_model
 from embedtune.steps.reporter import save_model, visualize_evaluation
@@ -46,6 +46,7 @@ def run_pipeline(config: FinetuneConfig, model_name: str = MODEL_NAME) -> dict[s
         description="Sentence-embedding model finetuned for retrieval by embedtune",
         tags=["embeddings", "retrieval", "matryoshka"],
     )
+    check_base_model_outside_output(config.base_model, config.output)
     with output_lock(config.output):  # the local orchestrator runs the steps in this process
         run = finetune_embeddings.with_options(model=model)(config=config.public_dict())
     report = run.steps["visualize_evaluation"].outputs["evaluation_report"][0].load()
