@@ -85,8 +85,13 @@ def load_base_model(config: FinetuneConfig) -> SentenceTransformer:
 
 
 def evaluate(
-    model: SentenceTransformer, data: RetrievalData, config: FinetuneConfig
+    model: SentenceTransformer,
+    data: RetrievalData,
+    config: FinetuneConfig,
+    *,
+    show_progress_bar: bool = True,
 ) -> RetrievalEvaluation:
+    """One evaluation of `model` on `data`'s queries at every dim (one progress bar: the corpus)."""
     return evaluate_retrieval(
         model,
         data,
@@ -95,6 +100,7 @@ def evaluate(
         document_prompt=config.document_prompt,
         batch_size=config.eval_batch_size,
         ignore_identical_ids=config.ignore_identical_ids,
+        show_progress_bar=show_progress_bar,
     )
 
 
@@ -170,7 +176,7 @@ def train(
     carved = carve_validation(data, config)
     base_score = None
     if carved.validation is not None:
-        base_validation = evaluate(model, carved.validation, config)
+        base_validation = evaluate(model, carved.validation, config, show_progress_bar=False)
         base_score = base_validation.by_dim[config.best_dim].metrics["ndcg@10"]
         logger.info("Base model on validation: nDCG@10@%d %.4f", config.best_dim, base_score)
     train_data, mining = mine_negatives(model, carved.train, config)

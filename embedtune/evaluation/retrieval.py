@@ -136,7 +136,6 @@ def evaluate_retrieval(
         kind="query",
         prompt=query_prompt,
         batch_size=batch_size,
-        show_progress_bar=show_progress_bar,
     )
     corpus = encode_texts(
         model,
