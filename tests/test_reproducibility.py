@@ -10,6 +10,7 @@ import pytest
 from embedtune.config import default_base_model, load_config
 from embedtune.workflow import run_evaluate, run_finetune
 from tests.conftest import ZENML_QA
+from tests.reporting.results_helpers import assert_valid_results
 
 ZENML_PAIRS = ZENML_QA / "pairs.jsonl"
 
@@ -65,9 +66,10 @@ def test_evaluate_twice_gives_identical_results(tmp_path):
         config = load_config(data=str(data), output=str(tmp_path / name), max_seq_length=32)
         runs.append(run_evaluate(default_base_model(), config))
     assert not _differences(_metrics(runs[0]), _metrics(runs[1]))
+    assert runs[0]["kind"] == "evaluate" and set(runs[0]["model"]) == {"384", "256", "128", "64"}
     assert _stable(runs[0]["provenance"]) == _stable(runs[1]["provenance"])
     assert runs[0]["provenance"]["seed"] == 42
-    saved = json.loads((tmp_path / "a" / "results.json").read_text())
+    saved = assert_valid_results(tmp_path / "a" / "results.json")
     assert saved["provenance"]["data_fingerprint"] == runs[0]["provenance"]["data_fingerprint"]
 
 
@@ -83,12 +85,17 @@ def test_two_training_runs_with_the_same_seed_are_identical(tmp_path):
             max_seq_length=32,
             epochs=1,
             batch_size=8,
+            dims=[384, 64],
+            eval_every=0.5,
             seed=7,
         )
         run_finetune(config)
-        saved.append(json.loads((tmp_path / name / "results.json").read_text()))
+        saved.append(assert_valid_results(tmp_path / name / "results.json"))
     a, b = saved
     assert not _differences(_metrics(a), _metrics(b))  # exact: every metric at every dim
+    # The same validation curve, so the same model is selected.
+    assert not _differences(a["selection"], b["selection"])
+    assert a["verdict"] == b["verdict"]
     assert _quality(a["training"]["epoch_metrics"]) == _quality(b["training"]["epoch_metrics"])
     assert a["training"]["optimizer_steps"] == b["training"]["optimizer_steps"]
     assert a["data"] == b["data"]
