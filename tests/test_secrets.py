@@ -12,6 +12,7 @@ import pytest
 
 from embedtune import hub, secrets
 from tests.conftest import ZENML_QA
+from tests.reporting.results_helpers import assert_valid_results
 
 ZENML_PAIRS = ZENML_QA / "pairs.jsonl"
 CANARY = "hf_CANARYtoken0123456789abcdefXYZ"
@@ -108,6 +109,7 @@ def test_finetune_with_tokens_and_failed_push_leaks_nothing(tmp_path):
     command = [sys.executable, "-m", "embedtune.cli", "finetune", "--verbose"]
     command += ["--data", str(data), "--output", str(out), "--push-to-hub", "someone/repo"]
     command += ["--max-seq-length", "32", "--epochs", "1", "--batch-size", "8"]
+    command += ["--dims", "384,64", "--eval-every", "0.5"]
     done = subprocess.run(
         command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600
     )
@@ -115,7 +117,7 @@ def test_finetune_with_tokens_and_failed_push_leaks_nothing(tmp_path):
     assert_clean(done.stdout, "stdout")
     assert_clean(done.stderr, "stderr (logs)")
 
-    results = json.loads((out / "results.json").read_text())
+    results = assert_valid_results(out / "results.json")
     assert results["push_to_hub"]["pushed"] is False
     assert results["push_to_hub"]["repo"] == "someone/repo"
     assert results["push_to_hub"]["error"]
