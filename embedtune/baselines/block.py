@@ -61,9 +61,8 @@ def evaluate_baselines(
     hybrid_settings = {"method": "reciprocal rank fusion", "k": rrf_k, "depth": depth}
     hybrid = None
     if encoded is not None:
+        encoded.check_matches(data)
         query_ids = evaluated_query_ids(data)
-        if encoded.query_ids != query_ids:
-            raise ValueError("the encoded task's queries are not this data's test queries")
         dense = dense_rankings(
             encoded, dims, top_k=depth, ignore_identical_ids=ignore_identical_ids
         )

@@ -12,12 +12,10 @@ from embedtune.data.retrieval_data import RetrievalData
 from embedtune.evaluation.metrics import MAX_K, mean_metrics, query_metrics
 from embedtune.evaluation.retrieval import DimensionResult, RetrievalEvaluation
 
+# re-exported: the evaluator defines which queries are scored
+from embedtune.evaluation.retrieval import evaluated_query_ids as evaluated_query_ids
+
 NO_DIM = 0  # the dim key of a retriever without embeddings (BM25), unless dims are given
-
-
-def evaluated_query_ids(data: RetrievalData) -> list[str]:
-    """The queries evaluate_retrieval scores: those with at least one relevant document."""
-    return [q for q in data.queries if data.relevant.get(q)]
 
 
 def id_ranks(corpus_ids: Sequence[str]) -> np.ndarray:

@@ -3,10 +3,15 @@
 The corpus and the queries are encoded once at full dimension; each dimension takes the first d
 components, renormalised (cosine similarity), so N dimensions cost about one evaluation. Ties are
 broken by ascending document id, as Sentence Transformers does.
+
+`encode_task` is that one encoding pass as a value (`EncodedTask`): pass it to
+`evaluate_retrieval(..., encoded=...)` and to the baselines' hybrid and the deployment matrix, so
+one encoding serves all three.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -111,24 +116,48 @@ def rank_documents(
     return ranked
 
 
-def evaluate_retrieval(
+def evaluated_query_ids(data: RetrievalData) -> list[str]:
+    """The test queries that are scored: those with at least one relevant document."""
+    return [q for q in data.queries if data.relevant.get(q)]
+
+
+@dataclass
+class EncodedTask:
+    """One encoding of a task's evaluated queries and whole corpus, at full dimension."""
+
+    query_ids: list[str]  # evaluated_query_ids(data), in that order
+    corpus_ids: list[str]  # list(data.corpus)
+    queries: torch.Tensor = field(repr=False)  # (queries, full dim), as the model returns them
+    corpus: torch.Tensor = field(repr=False)  # (documents, full dim)
+    seconds: float  # encoding time (queries + corpus)
+
+    @property
+    def full_dim(self) -> int:
+        return int(self.corpus.shape[1])
+
+    def cpu(self) -> EncodedTask:
+        """The same encoding in CPU memory (to keep it while a model trains on an accelerator)."""
+        return dataclasses.replace(self, queries=self.queries.cpu(), corpus=self.corpus.cpu())
+
+    def check_matches(self, data: RetrievalData) -> None:
+        """Refuse an encoding of other queries or another corpus than `data`'s."""
+        if self.query_ids != evaluated_query_ids(data) or self.corpus_ids != list(data.corpus):
+            raise ValueError("the encoded task's queries or corpus are not this data's")
+
+
+def encode_task(
     model: SentenceTransformer,
     data: RetrievalData,
-    dims: list[int],
     *,
     query_prompt: str | None = None,
     document_prompt: str | None = None,
     batch_size: int = 64,
     show_progress_bar: bool = False,
-    ignore_identical_ids: bool = False,
-) -> RetrievalEvaluation:
-    """Evaluate test queries against the whole corpus at each dimension in `dims`.
-
-    `ignore_identical_ids`: BEIR/MTEB's rule for sets whose queries are also corpus documents
-    (ArguAna): a retrieved document whose id equals the query id is skipped.
-    """
+) -> EncodedTask:
+    """Encode the evaluated queries and the whole corpus once, at full dimension
+    (`show_progress_bar`: one bar, the corpus; queries are quick)."""
     start = time.perf_counter()
-    query_ids = [q for q in data.queries if data.relevant.get(q)]
+    query_ids = evaluated_query_ids(data)
     corpus_ids = list(data.corpus)
     queries = encode_texts(
         model,
@@ -145,12 +174,51 @@ def evaluate_retrieval(
         batch_size=batch_size,
         show_progress_bar=show_progress_bar,
     )
+    return EncodedTask(query_ids, corpus_ids, queries, corpus, time.perf_counter() - start)
+
+
+def evaluate_retrieval(
+    model: SentenceTransformer | None,
+    data: RetrievalData,
+    dims: list[int],
+    *,
+    query_prompt: str | None = None,
+    document_prompt: str | None = None,
+    batch_size: int = 64,
+    show_progress_bar: bool = False,
+    ignore_identical_ids: bool = False,
+    encoded: EncodedTask | None = None,
+) -> RetrievalEvaluation:
+    """Evaluate test queries against the whole corpus at each dimension in `dims`.
+
+    `encoded`: an existing encoding of `data` by the model (encode_task); nothing is encoded
+    again and `model` may be None. `seconds` counts the encoding either way.
+    `ignore_identical_ids`: BEIR/MTEB's rule for sets whose queries are also corpus documents
+    (ArguAna): a retrieved document whose id equals the query id is skipped.
+    """
+    start = time.perf_counter()
+    if encoded is None:
+        if model is None:
+            raise ValueError("evaluate_retrieval needs a model or an encoding (encoded=...)")
+        encoded = encode_task(
+            model,
+            data,
+            query_prompt=query_prompt,
+            document_prompt=document_prompt,
+            batch_size=batch_size,
+            show_progress_bar=show_progress_bar,
+        )
+        encode_seconds = 0.0  # already inside this call's time
+    else:
+        encoded.check_matches(data)
+        encode_seconds = encoded.seconds
+    query_ids = encoded.query_ids
     by_dim: dict[int, DimensionResult] = {}
     for dim in dims:
         ranked = rank_documents(
-            queries,
-            corpus,
-            corpus_ids,
+            encoded.queries,
+            encoded.corpus,
+            encoded.corpus_ids,
             dim,
             exclude_ids=query_ids if ignore_identical_ids else None,
         )
@@ -166,4 +234,5 @@ def evaluate_retrieval(
             by_dim[dim].metrics["mrr@10"],
             by_dim[dim].metrics["recall@10"],
         )
-    return RetrievalEvaluation(list(dims), by_dim, time.perf_counter() - start)
+    seconds = encode_seconds + time.perf_counter() - start
+    return RetrievalEvaluation(list(dims), by_dim, seconds)

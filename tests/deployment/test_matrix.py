@@ -33,6 +33,10 @@ def test_evaluate_encoded_is_evaluate_retrieval(short_model, legal):
     ours = evaluate_encoded(encode_task(short_model, small), small, DIMS)
     assert ours.to_dict()["per_query"] == expected.to_dict()["per_query"]
     assert len(corpus) > 40
+    with pytest.raises(ValueError, match="not this data's"):
+        evaluate_retrieval(None, small, DIMS, encoded=encode_task(short_model, legal))
+    with pytest.raises(ValueError, match="needs a model or an encoding"):
+        evaluate_retrieval(None, small, DIMS)
 
 
 def test_float32_cells_are_the_evaluators_numbers(matrix, legal, legal_encoded):
