@@ -216,6 +216,20 @@ FLAGS = (
         "evaluation",
         commands=BOTH,
     ),
+    Flag(
+        "baselines",
+        "also score BM25 and a BM25 + model hybrid (RRF) on the test queries, with intervals "
+        "and a verdict (seconds)",
+        "evaluation",
+        commands=BOTH,
+    ),
+    Flag(
+        "deployment",
+        "also score float32/int8/binary embeddings at every dim from the same encoding: "
+        "quality, bytes per document, search time, recommended cell (OUTPUT/deployment.json)",
+        "evaluation",
+        commands=BOTH,
+    ),
     # outputs
     Flag("output", "output folder", "outputs", commands=BOTH, metavar="DIR"),
     Flag(

@@ -87,6 +87,12 @@ class FinetuneConfig:
     best_dim: int | None = None  # nDCG@10 at this dim picks the checkpoint; None: full dimension
     save_total_limit: int = 2
     eval_batch_size: int = 64
+    # BM25 and hybrid (BM25 + the model, RRF) on the same test queries, with intervals against
+    # the model and a verdict in results.json and the report: seconds of extra work.
+    baselines: bool = True
+    # The quantized (float32/int8/binary) x Matryoshka dims matrix from the test encoding:
+    # quality, index bytes per document, search time, recommended cell (OUTPUT/deployment.json).
+    deployment: bool = False
     seed: int = 42
     # outputs
     output: str = "outputs/embedtune"
