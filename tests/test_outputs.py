@@ -3,14 +3,13 @@ anything is written; a batch larger than the data and over-long texts are report
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from embedtune.cli import main
 from embedtune.config import load_config
 from embedtune.errors import ConfigError
 from tests.helpers import pairs, write_jsonl
+from tests.reporting.results_helpers import assert_valid_results
 
 
 def test_output_that_is_a_file(tmp_path, capsys):
@@ -50,10 +49,12 @@ def test_batch_larger_than_data_and_truncation_reported(tmp_path, base_model_pat
         "64",
         "--test-fraction",
         "0.2",
+        "--dims",
+        "384,64",
     ]
     with caplog.at_level("WARNING"):
         assert main(args) == 0
-    results = json.loads((out / "results.json").read_text())
+    results = assert_valid_results(out / "results.json")
     assert results["training"]["optimizer_steps"] == 1
     assert "larger than the" in caplog.text
     assert results["data"]["truncated_documents"] == 5
