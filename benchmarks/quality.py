@@ -20,7 +20,7 @@ Recipes:
   Matryoshka, no negatives, lr 2e-5, 4 epochs, all training pairs, the last epoch kept (no
   selection: this is plain training).
 - lr2e-5 ... lr2e-4: embedtune's selection (validation queries carved from training, base as
-  step 0, eval every 1/4 epoch, early stopping), batch 32, 1 mined hard negative, up to 3 epochs.
+  step 0, eval every 1/4 epoch, early stopping), batch 32, 1 mined hard negative, up to 2 epochs.
 - hn0 / hn3: the same at --hn-lr with no / three mined negatives.
 
     HF_HUB_OFFLINE=1 nohup .venv/bin/python benchmarks/quality.py > benchmarks/results/quality_v2.log 2>&1 &
@@ -51,7 +51,7 @@ REFERENCE = {
 
 
 def recipes(hn_lr: float) -> dict[str, dict[str, Any]]:
-    ours = {"batch_size": 32, "epochs": 3, "hard_negatives": True, "num_negatives": 1}
+    ours = {"batch_size": 32, "epochs": 2, "hard_negatives": True, "num_negatives": 1}
     table: dict[str, dict[str, Any]] = {"reference": REFERENCE}
     for lr in ("2e-5", "5e-5", "1e-4", "2e-4"):
         table[f"lr{lr}"] = {**ours, "learning_rate": float(lr)}
@@ -149,11 +149,11 @@ def train_ours(config, data, workdir: str):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", default="legal,builtin,arguana")
-    parser.add_argument("--recipes", default="lr5e-5,lr2e-4,reference,lr2e-5,hn0,lr1e-4,hn3")
+    parser.add_argument("--recipes", default="lr5e-5,lr2e-4,reference,lr2e-5,hn0,hn3,lr1e-4")
     parser.add_argument("--hn-lr", type=float, default=5e-5, help="lr of the hn0/hn3/bs16 runs")
-    parser.add_argument("--max-train-pairs", type=int, default=400)
-    parser.add_argument("--max-test-queries", type=int, default=200)
-    parser.add_argument("--max-corpus", type=int, default=1200, help="legal and arguana corpus")
+    parser.add_argument("--max-train-pairs", type=int, default=200)
+    parser.add_argument("--max-test-queries", type=int, default=150)
+    parser.add_argument("--max-corpus", type=int, default=800, help="legal and arguana corpus")
     parser.add_argument("--max-seq-length", type=int, default=128)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--name", default="quality_v2")
