@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from embedtune.training.finetune import last_complete_checkpoint
+from tests.reporting.results_helpers import assert_valid_results
 
 EPOCHS, BATCH = 4, 8
 
@@ -67,11 +68,15 @@ def test_kill_9_then_resume_finishes_with_the_same_step_count(tmp_path):
     data = tmp_path / "pairs.jsonl"
     data.write_text(_pairs(30))
     settings = tmp_path / "settings.yaml"
-    settings.write_text("hard_negatives: false\n")  # fewer moving parts; same resume path
+    # Fewer moving parts, same resume path. Early stopping off: the step count of an
+    # uninterrupted run is then known in advance (epochs x steps per epoch), and one evaluation
+    # (and checkpoint) per epoch.
+    settings.write_text("hard_negatives: false\nearly_stopping_patience: 0\neval_every: 1.0\n")
     out = tmp_path / "out"
     command = [sys.executable, "-m", "embedtune.cli", "finetune", "--config", str(settings)]
     command += ["--data", str(data), "--output", str(out), "--test-fraction", "0.2"]
     command += ["--max-seq-length", "32", "--epochs", str(EPOCHS), "--batch-size", str(BATCH)]
+    command += ["--dims", "384,64"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
     log = (tmp_path / "first.log").open("w")
@@ -92,6 +97,7 @@ def test_kill_9_then_resume_finishes_with_the_same_step_count(tmp_path):
     assert process.returncode == -signal.SIGKILL, "the run finished before it could be killed"
     assert not (out / "model").exists(), "a killed run left model/"
     assert not (out / "results.json").exists(), "a killed run left results.json"
+    assert (out / ".embedtune.lock").read_text() == str(process.pid)  # left by the killed run
     killed_at = max(int(p.name.split("-")[1]) for p in _complete_checkpoints(out / "checkpoints"))
 
     resumed = subprocess.run(
@@ -100,10 +106,10 @@ def test_kill_9_then_resume_finishes_with_the_same_step_count(tmp_path):
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "Resuming from" in resumed.stderr and "checkpoint-" in resumed.stderr
 
-    results = json.loads((out / "results.json").read_text())
-    train_pairs = results["training"]["model_selection"][
-        "train_pairs"
-    ]  # after the validation split
+    assert "Taking over" in resumed.stderr and not (out / ".embedtune.lock").exists()
+
+    results = assert_valid_results(out / "results.json")
+    train_pairs = results["training"]["model_selection"]["train_pairs"]  # after validation
     expected_steps = EPOCHS * math.ceil(train_pairs / BATCH)  # what an uninterrupted run takes
     assert killed_at < expected_steps
     assert results["training"]["optimizer_steps"] == expected_steps
@@ -113,3 +119,5 @@ def test_kill_9_then_resume_finishes_with_the_same_step_count(tmp_path):
     epochs = [round(m["epoch"]) for m in results["training"]["epoch_metrics"]]
     assert epochs == list(range(1, EPOCHS + 1))
     assert (out / "model" / "model.safetensors").is_file()
+    curve = results["selection"]["curve"]  # the base (step 0), then every epoch's evaluation
+    assert [p["step"] for p in curve] == [0, *(e * expected_steps // EPOCHS for e in epochs)]
