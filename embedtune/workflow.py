@@ -7,6 +7,9 @@ before = evaluate(base, data, config)          # test queries, once per model
 outcome = train(config, base, data, output)    # mine, train, select on validation (base included)
 after = outcome.test_evaluation or evaluate(outcome.model, data, config)
 results = finetune_results(...); write_outputs(...)
+
+The selected model's test encoding also serves the baselines (BM25, hybrid) and the deployment
+matrix (`add_baselines_and_deployment`): one encoding per model.
 """
 
 from __future__ import annotations
@@ -32,7 +35,12 @@ from embedtune.evaluation.bootstrap import (
     describe_comparison,
     per_query_table,
 )
-from embedtune.evaluation.retrieval import RetrievalEvaluation, evaluate_retrieval
+from embedtune.evaluation.retrieval import (
+    EncodedTask,
+    RetrievalEvaluation,
+    encode_task,
+    evaluate_retrieval,
+)
 from embedtune.evaluation.verdict import verdict_block
 from embedtune.io import write_dir_atomic, write_json_atomic
 from embedtune.reporting.chart import plot_evaluation
@@ -42,6 +50,7 @@ from embedtune.reporting.model_card import write_model_card
 from embedtune.reporting.per_query import per_query_file, per_query_view
 from embedtune.reporting.provenance import data_fingerprint, provenance
 from embedtune.reporting.results import build_results, write_results
+from embedtune.reporting.results_schema import DEPLOYMENT_FILE
 from embedtune.run_outputs import StagedOutputs, check_base_model_outside_output, output_lock
 from embedtune.training.finetune import TrainingSummary, finetune
 from embedtune.training.hard_negatives import add_hard_negatives
@@ -90,8 +99,10 @@ def evaluate(
     config: FinetuneConfig,
     *,
     show_progress_bar: bool = True,
+    encoded: EncodedTask | None = None,
 ) -> RetrievalEvaluation:
-    """One evaluation of `model` on `data`'s queries at every dim (one progress bar: the corpus)."""
+    """One evaluation of `model` on `data`'s queries at every dim (one progress bar: the corpus).
+    `encoded`: the model's encoding of `data` (encode), used instead of encoding again."""
     return evaluate_retrieval(
         model,
         data,
@@ -101,7 +112,68 @@ def evaluate(
         batch_size=config.eval_batch_size,
         ignore_identical_ids=config.ignore_identical_ids,
         show_progress_bar=show_progress_bar,
+        encoded=encoded,
     )
+
+
+def evaluate_test(
+    model: SentenceTransformer, data: RetrievalData, config: FinetuneConfig
+) -> tuple[RetrievalEvaluation, EncodedTask | None]:
+    """The test evaluation, and its encoding when the baselines or the deployment matrix will
+    reuse it (else None: nothing held in memory)."""
+    encoded = encode_task(
+        model,
+        data,
+        query_prompt=config.query_prompt,
+        document_prompt=config.document_prompt,
+        batch_size=config.eval_batch_size,
+        show_progress_bar=True,
+    )
+    evaluation = evaluate(model, data, config, encoded=encoded)
+    return evaluation, (encoded if config.baselines or config.deployment else None)
+
+
+def add_baselines_and_deployment(
+    results: dict[str, Any],
+    evaluations: dict[str, RetrievalEvaluation],
+    data: RetrievalData,
+    config: FinetuneConfig,
+    *,
+    encoded: EncodedTask | None,
+    dense_label: str,
+    model_name: str,
+    folder: str | Path,
+) -> None:
+    """As the config asks: results["baselines"] (BM25 and hybrid against the `dense_label`
+    model) with their per-query scores added to `evaluations` ("bm25", "hybrid"), and
+    FOLDER/deployment.json with its summary in results["deployment"]. `encoded` is the
+    `dense_label` model's test encoding."""
+    if encoded is None:
+        return
+    if config.baselines:
+        from embedtune.baselines.block import baselines_for_run
+
+        results["baselines"], extra = baselines_for_run(
+            data,
+            evaluations[dense_label],
+            encoded,
+            dense_label=dense_label,
+            verdict_dim=config.best_dim,
+            ignore_identical_ids=config.ignore_identical_ids,
+        )
+        evaluations.update(extra)
+    if config.deployment:
+        from embedtune.deployment.outputs import write_deployment
+
+        results["deployment"] = write_deployment(
+            folder,
+            encoded,
+            data,
+            config.dims,
+            model_label=dense_label,
+            model_name=model_name,
+            ignore_identical_ids=config.ignore_identical_ids,
+        )
 
 
 def mine_negatives(
@@ -281,6 +353,15 @@ def write_outputs(
     write_chart_and_results(output, results)
 
 
+def drop_stale_deployment(output: str | Path, results: dict[str, Any]) -> None:
+    """After the swap: a deployment.json an earlier run left, which this run's results.json
+    does not describe, is removed (the swap only replaces the files a run writes)."""
+    stale = Path(output) / DEPLOYMENT_FILE
+    if "deployment" not in results and stale.is_file():
+        stale.unlink()
+        logger.info("Removed the earlier run's %s (this run has no deployment matrix)", stale)
+
+
 def count_truncation(
     model: SentenceTransformer, data: RetrievalData, config: FinetuneConfig
 ) -> None:
@@ -362,13 +443,14 @@ def _run_finetune(config: FinetuneConfig) -> dict[str, Any]:
     model = load_base_model(config)
     count_truncation(model, data, config)
     logger.info("Evaluating the base model on the test queries at dims %s", config.dims)
-    before = evaluate(model, data, config)
+    before, encoded = evaluate_test(model, data, config)
+    encoded = encoded.cpu() if encoded is not None else None  # kept while the model trains
     outcome = train(config, model, data, output)
     if outcome.selected == "base":
-        after = before  # the same weights: no second evaluation
+        after = before  # the same weights: no second evaluation (nor encoding)
     else:
         logger.info("Evaluating the finetuned model on the test queries")
-        after = evaluate(outcome.model, data, config)
+        after, encoded = evaluate_test(outcome.model, data, config)
     staged = StagedOutputs(output)
     published = publish_model(outcome.model, config, staged.staging)
     results = finetune_results(
@@ -380,9 +462,22 @@ def _run_finetune(config: FinetuneConfig) -> dict[str, Any]:
         selection=outcome.selection,
         extra={**published, "total_seconds": round(time.perf_counter() - started, 1)},
     )
-    write_outputs(staged.staging, results, {"base": before, "finetuned": after}, data)
+    evaluations = {"base": before, "finetuned": after}
+    add_baselines_and_deployment(
+        results,
+        evaluations,
+        data,
+        config,
+        encoded=encoded,
+        dense_label=outcome.selected,  # the base kept: the baselines face the base
+        model_name=config.base_model_name
+        + (" finetuned" if outcome.selected == "finetuned" else ""),
+        folder=staged.staging,
+    )
+    write_outputs(staged.staging, results, evaluations, data)
     push_if_asked(config, staged.staging, results)
     replaced = staged.commit()
+    drop_stale_deployment(output, results)
     if replaced:
         logger.info("Replaced the earlier run's %s", ", ".join(replaced))
     logger.info("Wrote %s/{model,results.json,evaluation.png,report.html,per_query.json}", output)
@@ -406,21 +501,22 @@ def run_evaluate(model_path: str, config: FinetuneConfig) -> dict[str, Any]:
     config = config_for_model(config, model_path)
     with output_lock(config.output):
         staged = StagedOutputs(config.output)
-        results, evaluation, data = _evaluate_model(model_path, config)
-        write_outputs(staged.staging, results, {"model": evaluation}, data)
+        results, evaluations, data = _evaluate_model(model_path, config, staged.staging)
+        write_outputs(staged.staging, results, evaluations, data)
         staged.commit()
+        drop_stale_deployment(config.output, results)
     return results
 
 
 def _evaluate_model(
-    model_path: str, config: FinetuneConfig
-) -> tuple[dict[str, Any], RetrievalEvaluation, RetrievalData]:
+    model_path: str, config: FinetuneConfig, folder: Path
+) -> tuple[dict[str, Any], dict[str, RetrievalEvaluation], RetrievalData]:
     data = load_data(config, require_train=False)
     model = load_model(
         model_path, max_seq_length=config.max_seq_length, trust_remote_code=config.trust_remote_code
     )
     count_truncation(model, data, config)
-    evaluation = evaluate(model, data, config)
+    evaluation, encoded = evaluate_test(model, data, config)
     results = build_results(
         dims=config.dims,
         evaluations={"model": evaluation},
@@ -434,4 +530,15 @@ def _evaluate_model(
             "provenance": provenance(seed=config.seed, data=data),
         },
     )
-    return results, evaluation, data
+    evaluations = {"model": evaluation}
+    add_baselines_and_deployment(
+        results,
+        evaluations,
+        data,
+        config,
+        encoded=encoded,
+        dense_label="model",
+        model_name=model_display_name(model_path),
+        folder=folder,
+    )
+    return results, evaluations, data

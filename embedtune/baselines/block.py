@@ -192,3 +192,38 @@ def baseline_block(
     block["verdict"] = baseline_verdict(vs_bm25, hybrid_vs_dense, dim, dense_label=dense_label)
     logger.info("Baselines: %s", block["verdict"]["message"])
     return block
+
+
+def baselines_for_run(
+    data: RetrievalData,
+    dense_evaluation: RetrievalEvaluation,
+    encoded: Any,
+    *,
+    dense_label: str,
+    verdict_dim: int | None = None,
+    ignore_identical_ids: bool = False,
+) -> tuple[dict[str, Any], dict[str, RetrievalEvaluation]]:
+    """What a run adds: the results.json "baselines" block, and BM25's and the hybrid's
+    evaluations (per-query scores for per_query.json, keyed "bm25" and "hybrid").
+
+    `encoded` is the dense model's encoding of `data` (EncodedTask) that `dense_evaluation`
+    came from: the hybrid ranks from it, nothing is encoded again.
+    """
+    baselines = evaluate_baselines(
+        data,
+        list(dense_evaluation.dims),
+        encoded=encoded,
+        ignore_identical_ids=ignore_identical_ids,
+    )
+    block = baseline_block(
+        data,
+        dense_evaluation,
+        baselines=baselines,
+        dense_label=dense_label,
+        verdict_dim=verdict_dim,
+        ignore_identical_ids=ignore_identical_ids,
+    )
+    evaluations = {BM25: baselines.bm25}
+    if baselines.hybrid is not None:
+        evaluations[HYBRID] = baselines.hybrid
+    return block, evaluations

@@ -34,6 +34,8 @@ OUTPUT_FILES = {
     "per_query": "per_query.json",
 }
 MODEL_DIR = "model"
+# Written only when asked (--deployment); results.json then holds its "deployment" summary.
+DEPLOYMENT_FILE = "deployment.json"
 
 # One model's mean scores at one dim: every metric of embedtune.evaluation.metrics.
 MetricScores = TypedDict(
@@ -168,6 +170,71 @@ class PerQueryView(TypedDict):
     dims: dict[str, PerQueryDim]
 
 
+class Bm25Block(TypedDict):
+    settings: dict[str, Any]  # implementation, k1, b, tokenizer, stopwords, stemmer
+    metrics: MetricScores  # BM25 has no dimension: one set of scores
+    seconds: float
+
+
+class HybridBlock(TypedDict):
+    settings: dict[str, Any]  # reciprocal rank fusion: k, depth, the dense model
+    metrics: ScoresByDim  # one fusion per dense dim
+    vs_dense: dict[str, ComparisonEntry]  # hybrid - dense model
+    vs_bm25: dict[str, ComparisonEntry]  # hybrid - BM25
+
+
+class BaselineVerdict(TypedDict):
+    dim: int
+    outcome: Literal["win", "loss", "tie"]  # win: the dense model beats BM25
+    message: str
+
+
+class BaselinesBlock(TypedDict):
+    """BM25 and the hybrid on the same test queries (embedtune.baselines.block.baseline_block)."""
+
+    dense: Literal["finetuned", "base", "model"]  # the score block they are compared with
+    test_queries: int
+    bm25: Bm25Block
+    vs_bm25: dict[str, ComparisonEntry]  # dense model - BM25, per dim
+    hybrid: HybridBlock | None  # None: no dense rankings were available
+    verdict: BaselineVerdict
+
+
+# One cell of the deployment matrix, as the summary names it.
+DeploymentCell = TypedDict(
+    "DeploymentCell",
+    {
+        "dim": int,
+        "precision": Literal["float32", "int8", "binary"],
+        "bytes_per_document": int,
+        "ndcg@10": float,
+    },
+)
+RecommendedCell = TypedDict(
+    "RecommendedCell",
+    {
+        "dim": int,
+        "precision": Literal["float32", "int8", "binary"],
+        "bytes_per_document": int,
+        "ndcg@10": float,
+        "reason": str,
+    },
+)
+
+
+class DeploymentSummary(TypedDict):
+    """What results.json says of OUTPUT/deployment.json (the whole matrix is in that file)."""
+
+    file: str  # DEPLOYMENT_FILE, beside results.json
+    model: Literal["finetuned", "base", "model"]  # whose embeddings were quantized
+    metric: str
+    reference: dict[str, Any]  # {"dim", "precision"}: float32 at the largest dim
+    best: DeploymentCell
+    recommended: RecommendedCell
+    rule: str
+    cells: int
+
+
 class _CommonResults(TypedDict, total=False):
     schema_version: Required[int]
     kind: Required[Literal["finetune", "evaluate"]]
@@ -179,6 +246,8 @@ class _CommonResults(TypedDict, total=False):
     per_query: PerQueryView
     output_dir: str
     total_seconds: float
+    baselines: BaselinesBlock  # absent when turned off (--no-baselines)
+    deployment: DeploymentSummary  # present only when asked (--deployment)
 
 
 class FinetuneResults(_CommonResults, total=False):
@@ -381,3 +450,33 @@ def _check_consistency(results: dict[str, Any], kind: str, source: str) -> None:
                 f"{source}: key 'verdict.selected' ({results['verdict']['selected']}) differs "
                 f"from 'selection.selected' ({results['selection']['selected']})"
             )
+    if "baselines" in results:
+        _check_baselines(results["baselines"], kind, dims, source)
+    if "deployment" in results:
+        for key in ("best", "recommended"):
+            if str(results["deployment"][key]["dim"]) not in dims:
+                raise ResultsError(
+                    f"{source}: key 'deployment.{key}.dim' is not one of the dims {sorted(dims)}"
+                )
+
+
+def _check_baselines(block: dict[str, Any], kind: str, dims: set[str], source: str) -> None:
+    if block["dense"] not in SCORE_LABELS[kind]:
+        raise ResultsError(
+            f"{source}: key 'baselines.dense' ({block['dense']}) is not a model of a {kind} run "
+            f"({', '.join(SCORE_LABELS[kind])})"
+        )
+    covered = {"vs_bm25": block["vs_bm25"]}
+    if block["hybrid"] is not None:
+        covered |= {f"hybrid.{key}": block["hybrid"][key] for key in ("metrics", "vs_dense")}
+        covered["hybrid.vs_bm25"] = block["hybrid"]["vs_bm25"]
+    for name, per_dim in covered.items():
+        if set(per_dim) != dims:
+            raise ResultsError(
+                f"{source}: key 'baselines.{name}' has dims {sorted(per_dim)}, "
+                f"but 'dims' lists {sorted(dims)}"
+            )
+    if str(block["verdict"]["dim"]) not in dims:
+        raise ResultsError(
+            f"{source}: key 'baselines.verdict.dim' is not one of the dims {sorted(dims)}"
+        )
