@@ -2,7 +2,8 @@
 
 In a finetune run the saved model's bars carry the 95% paired-bootstrap interval of the gain over
 the base as error bars, and significant gains are starred. When finetuning did not beat the base
-on validation, the saved model IS the base: its bars are hatched and the title says so.
+on validation, the saved model IS the base: its bars are hatched and the title says so. When the
+run scored the baselines, BM25 (which has no embedding size) is a dashed horizontal line.
 
 `build_figure(results)` returns the matplotlib Figure (tests inspect its artists);
 `evaluation_png` renders it; `plot_evaluation` writes it atomically.
@@ -24,6 +25,8 @@ from embedtune.reporting.results_view import DimRow, ResultsView
 
 BASE_COLOR, MODEL_COLOR = "#9aa5b1", "#1f77b4"
 WIN_COLOR, LOSS_COLOR, TIE_COLOR = "#2ca02c", "#d62728", "#6b7785"
+BM25_COLOR = "#ff7f0e"
+BM25_LABEL = "BM25 (reference)"
 INTERVAL_NOTE = (
     "error bars: 95% paired-bootstrap interval of the gain over base; "
     "* the interval excludes 0 (significant)"
@@ -69,6 +72,12 @@ def build_figure(results: dict[str, Any], metric: str = PRIMARY_METRIC) -> Figur
     top = max(v for s in series for v in s.values)
     if with_intervals:
         top = max(top, *(row.base + row.high for row in rows))  # type: ignore[operator]
+    bm25 = bm25_reference(results, metric)
+    if bm25 is not None:
+        ax.axhline(
+            bm25, color=BM25_COLOR, linestyle="--", linewidth=1.4, label=f"{BM25_LABEL}: {bm25:.3f}"
+        )
+        top = max(top, bm25)
     if view.is_finetune:
         _annotate_gains(ax, rows)
     ax.set_xticks(range(len(rows)), [f"{row.dim} dims" for row in rows])
@@ -81,6 +90,15 @@ def build_figure(results: dict[str, Any], metric: str = PRIMARY_METRIC) -> Figur
         fig.text(0.01, 0.01, INTERVAL_NOTE, fontsize=7, color="#555555")
     fig.tight_layout(rect=(0, 0.03 if with_intervals else 0, 1, 1))
     return fig
+
+
+def bm25_reference(results: dict[str, Any], metric: str = PRIMARY_METRIC) -> float | None:
+    """BM25's score when the run scored the baselines, else None."""
+    block = results.get("baselines")
+    if not block:
+        return None
+    value = block["bm25"]["metrics"].get(metric)
+    return None if value is None else float(value)
 
 
 def _series(view: ResultsView, rows: list[DimRow]) -> list[Series]:

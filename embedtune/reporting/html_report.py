@@ -87,6 +87,8 @@ def render_html_report(results: dict[str, Any]) -> str:
             sections.selection_section(view, _b64(curve_png(results))),
         ]
     body += [
+        sections.baselines_section(view),
+        sections.deployment_section(view),
         sections.per_query_section(view),
         sections.metrics_section(view),
         sections.origin_section(view),

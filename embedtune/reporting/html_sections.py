@@ -9,7 +9,13 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from embedtune.reporting.results_schema import PRIMARY_METRIC, QueryExample
+from embedtune.reporting.results_schema import (
+    PRIMARY_METRIC,
+    ComparisonEntry,
+    QueryExample,
+    outcome,
+    read_comparison_entry,
+)
 from embedtune.reporting.results_view import DimRow, ResultsView
 
 OUTCOME_WORDS = {"win": "significant win", "loss": "significant loss", "tie": "not significant"}
@@ -262,3 +268,102 @@ def hardware_section(view: ResultsView) -> str:
     if view.total_seconds is not None:
         parts.append(f'<p class="note">Whole run: {e(view.total_seconds)} s.</p>')
     return "".join(parts)
+
+
+def _dense_words(label: str) -> str:
+    return {"finetuned": "finetuned", "base": "base (kept)", "model": "model"}.get(label, label)
+
+
+def _the_model(label: str) -> str:
+    return {"finetuned": "the finetuned model", "base": "the base model (kept)"}.get(
+        label, "the model"
+    )
+
+
+def _delta_cell(entry: ComparisonEntry | None) -> str:
+    """`+0.0123 [+0.0010, +0.0240]`, coloured by outcome; — when there is no entry."""
+    if entry is None:
+        return "—"
+    delta, low, high, significant = read_comparison_entry(entry)
+    cls = OUTCOME_CLASS[outcome(delta, significant)]
+    return f'<span class="{cls}">{delta:+.4f}</span> [{low:+.4f}, {high:+.4f}]'
+
+
+def baselines_section(view: ResultsView) -> str:
+    """BM25 and the hybrid (BM25 + the model, RRF) per dim with intervals, and the verdict."""
+    block = view.raw.get("baselines")
+    if not block:
+        return ""
+    dense = block["dense"]
+    dense_name = _dense_words(dense)
+    bm25 = block["bm25"]["metrics"][PRIMARY_METRIC]
+    hybrid = block["hybrid"]
+    rows = []
+    for dim in view.dims:
+        key = str(dim)
+        row = [
+            e(dim),
+            f"{view.scores(dense, dim)[PRIMARY_METRIC]:.4f}",
+            f"{bm25:.4f}",
+            _delta_cell(block["vs_bm25"].get(key)),
+        ]
+        if hybrid is not None:
+            row += [
+                f"{hybrid['metrics'][key][PRIMARY_METRIC]:.4f}",
+                _delta_cell(hybrid["vs_dense"].get(key)),
+            ]
+        rows.append(row)
+    head = ["dims", e(dense_name), "BM25", f"{e(dense_name)} − BM25 (95% interval)"]
+    if hybrid is not None:
+        head += ["hybrid", f"hybrid − {e(dense_name)} (95% interval)"]
+    cls = OUTCOME_CLASS.get(block["verdict"]["outcome"], "ns")
+    settings = dict(block["bm25"]["settings"])
+    parts = [
+        f"<h2>Baselines: BM25 and hybrid ({e(PRIMARY_METRIC)})</h2>",
+        f'<p><span class="{cls}">{e(block["verdict"]["message"])}</span></p>',
+        table(head, rows),
+        '<p class="note">Same test queries and corpus; intervals are paired bootstraps over the '
+        "queries, as above. BM25 has no embedding size: one score for every row. The hybrid "
+        "fuses the BM25 and dense rankings by reciprocal rank fusion"
+        + (
+            f" (k {e(hybrid['settings'].get('k'))}, top {e(hybrid['settings'].get('depth'))} of each)"
+            if hybrid is not None
+            else ""
+        )
+        + ".</p>",
+        "<h3>BM25 settings</h3>",
+        definition_list(settings),
+    ]
+    return "".join(parts)
+
+
+def deployment_section(view: ResultsView) -> str:
+    """The deployment matrix's summary: the recommended and the best cell, and the rule."""
+    summary = view.raw.get("deployment")
+    if not summary:
+        return ""
+    rows = []
+    for name in ("recommended", "best"):
+        cell = summary[name]
+        rows.append(
+            [
+                e(name),
+                e(cell["dim"]),
+                e(cell["precision"]),
+                e(cell["bytes_per_document"]),
+                f"{cell[PRIMARY_METRIC]:.4f}",
+            ]
+        )
+    head = ["", "dims", "precision", "bytes per document", e(PRIMARY_METRIC)]
+    reference = summary["reference"]
+    return "".join(
+        [
+            "<h2>Deployment: embedding size × precision</h2>",
+            table(head, rows),
+            f"<p>Recommended: {e(summary['recommended']['reason'])}. Rule: {e(summary['rule'])}.</p>",
+            f'<p class="note">{e(summary["cells"])} cells (float32, int8, binary at each dim) '
+            f"scored from one encoding of the test set by {e(_the_model(summary['model']))}, against "
+            f"float32 at {e(reference.get('dim'))} dims; every cell with its interval, recall and "
+            f"search time is in {e(summary['file'])}.</p>",
+        ]
+    )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from embedtune.reporting.results_schema import PRIMARY_METRIC
+from embedtune.reporting.results_schema import DEPLOYMENT_FILE, PRIMARY_METRIC
 from embedtune.reporting.results_view import DimRow, ResultsView
 
 
@@ -29,7 +30,8 @@ def cli_summary(results: dict[str, Any]) -> dict[str, Any]:
 
     Per dim: base, finetuned, gain, 95% interval and verdict (win/loss/tie) for a finetune run,
     the model's score for an evaluate run; the selected model, the verdict sentence, the
-    protocol and the output paths.
+    baseline verdict (vs BM25), the recommended deployment cell, the protocol and the output
+    paths.
     """
     view = ResultsView(results)
     summary: dict[str, Any] = {
@@ -45,7 +47,16 @@ def cli_summary(results: dict[str, Any]) -> dict[str, Any]:
         summary["protocol"] = dict(view.protocol)
     summary["metric"] = PRIMARY_METRIC
     summary["dims"] = [_dim_entry(view, row) for row in view.rows()]
+    baselines = results.get("baselines")
+    if baselines:
+        summary["baseline_verdict"] = baselines["verdict"]["message"]
     summary["outputs"] = view.output_paths()
+    deployment = results.get("deployment")
+    if deployment:
+        summary["deployment"] = deployment["recommended"]
+        if "results" in summary["outputs"]:
+            folder = Path(summary["outputs"]["results"]).parent
+            summary["outputs"]["deployment"] = str(folder / DEPLOYMENT_FILE)
     if view.hub_repo:
         summary["hub_repo"] = view.hub_repo
     return summary
@@ -69,4 +80,8 @@ def metadata_summary(results: dict[str, Any]) -> dict[str, Any]:
     if view.verdict:
         metadata["improved_on_validation"] = view.verdict["improved_on_validation"]
         metadata["tests"] = view.outcome_counts()
+    if results.get("baselines"):
+        metadata["baseline_verdict"] = results["baselines"]["verdict"]["message"]
+    if results.get("deployment"):
+        metadata["deployment_recommended"] = results["deployment"]["recommended"]
     return {key: value for key, value in metadata.items() if value is not None}
