@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
-import numpy as np
 import pytest
 
 from embedtune.config import load_config
 from embedtune.data.sources import DataOptions, load_retrieval_data
 from embedtune.training.selection import carve_validation
 from tests.conftest import LEGAL
+from tests.helpers import assert_selection_contract
+from tests.reporting.results_helpers import assert_valid_results
 
 TINY = {
     "data": str(LEGAL),
@@ -39,8 +38,6 @@ def test_validation_queries_come_from_training_never_from_test(tmp_path):
 
 @pytest.mark.slow
 def test_a_harmful_run_keeps_the_base_model_and_says_so(tmp_path, base_model_path):
-    from sentence_transformers import SentenceTransformer
-
     from embedtune.workflow import run_finetune
 
     # A learning rate this large wrecks the model within two steps.
@@ -54,13 +51,10 @@ def test_a_harmful_run_keeps_the_base_model_and_says_so(tmp_path, base_model_pat
     curve = results["selection"]["curve"]
     assert curve[0]["step"] == 0 and curve[0]["score"] == results["selection"]["base_score"]
     assert all(point["score"] < curve[0]["score"] for point in curve[1:])
-    saved = SentenceTransformer(str(tmp_path / "out" / "model"))
-    base = SentenceTransformer(base_model_path)
-    saved.max_seq_length = base.max_seq_length = 32
-    texts = ["how is a contract formed?", "the court reversed the judgment"]
-    assert np.allclose(saved.encode(texts), base.encode(texts), atol=1e-6)
-    on_disk = json.loads((tmp_path / "out" / "results.json").read_text())
-    assert on_disk["verdict"]["selected"] == "base"
+    on_disk = assert_valid_results(tmp_path / "out" / "results.json")
+    assert on_disk["verdict"] == results["verdict"]
+    # model/ holds the base weights (encodings compared), and every block says so
+    assert assert_selection_contract(on_disk, tmp_path / "out", base_model_path) == "base"
 
 
 def test_validation_is_carved_like_the_test_split(tmp_path):
