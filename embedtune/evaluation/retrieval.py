@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -145,6 +146,10 @@ class EncodedTask:
             raise ValueError("the encoded task's queries or corpus are not this data's")
 
 
+def _bars_disabled() -> bool:
+    return os.environ.get("TQDM_DISABLE", "").strip().lower() in ("1", "true", "yes")
+
+
 def encode_task(
     model: SentenceTransformer,
     data: RetrievalData,
@@ -157,6 +162,9 @@ def encode_task(
     """Encode the evaluated queries and the whole corpus once, at full dimension
     (`show_progress_bar`: one bar, the corpus; queries are quick)."""
     start = time.perf_counter()
+    # Sentence Transformers passes tqdm an explicit `disable`, which overrides TQDM_DISABLE
+    # (what --quiet sets): honour the switch here
+    show_progress_bar = show_progress_bar and not _bars_disabled()
     query_ids = evaluated_query_ids(data)
     corpus_ids = list(data.corpus)
     queries = encode_texts(
