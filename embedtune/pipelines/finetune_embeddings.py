@@ -24,13 +24,14 @@ def finetune_embeddings(config: dict[str, Any]) -> None:
     train_pairs, test_set = load_and_split_data(config)
     base_evaluation = evaluate_base_model(train_pairs, test_set, config)
     model, training_summary = finetune_model(train_pairs, test_set, config)
-    finetuned_evaluation = evaluate_finetuned_model(
+    finetuned_evaluation, baselines = evaluate_finetuned_model(
         model, train_pairs, test_set, base_evaluation, training_summary, config
     )
     published = save_model(model, config)
     visualize_evaluation(
         base_evaluation,
         finetuned_evaluation,
+        baselines,
         training_summary,
         test_set,
         train_pairs,

@@ -12,9 +12,11 @@ from datasets import Dataset
 from sentence_transformers import SentenceTransformer
 from zenml import log_metadata, step
 
+from embedtune.baselines.block import baselines_for_run
 from embedtune.config import FinetuneConfig
 from embedtune.data.retrieval_data import RetrievalData
-from embedtune.workflow import evaluate, load_base_model
+from embedtune.evaluation.retrieval import RetrievalEvaluation
+from embedtune.workflow import evaluate, evaluate_test, load_base_model
 
 
 @step
@@ -36,12 +38,29 @@ def evaluate_finetuned_model(
     base_evaluation: dict,
     training_summary: dict,
     config: dict[str, Any],
-) -> Annotated[dict, "finetuned_evaluation"]:
-    if training_summary["selection"]["selected"] == "base":
-        evaluation = base_evaluation  # the base model was kept: same weights, same scores
+) -> tuple[Annotated[dict, "finetuned_evaluation"], Annotated[dict, "baselines"]]:
+    """The selected model's test evaluation (the base evaluation itself when the base was kept)
+    and, when asked, BM25 and the hybrid against it (from the same encoding)."""
+    settings = FinetuneConfig(**config)
+    data = RetrievalData.from_parts(train_pairs, test_set)
+    kept_base = training_summary["selection"]["selected"] == "base"
+    encoded = None
+    if kept_base and not settings.baselines:
+        evaluation = base_evaluation  # same weights, same scores: no second evaluation
     else:
-        settings = FinetuneConfig(**config)
-        data = RetrievalData.from_parts(train_pairs, test_set)
-        evaluation = evaluate(model, data, settings).to_dict()
+        tested, encoded = evaluate_test(model, data, settings)
+        evaluation = base_evaluation if kept_base else tested.to_dict()
+    baselines: dict[str, Any] = {}
+    if settings.baselines and encoded is not None:
+        label = "base" if kept_base else "finetuned"
+        block, extra = baselines_for_run(
+            data,
+            RetrievalEvaluation.from_dict(evaluation),
+            encoded,
+            dense_label=label,
+            verdict_dim=settings.best_dim,
+            ignore_identical_ids=settings.ignore_identical_ids,
+        )
+        baselines = {"block": block, "evaluations": {k: v.to_dict() for k, v in extra.items()}}
     log_metadata(metadata={"finetuned_evaluation": evaluation["metrics"]}, infer_model=True)
-    return evaluation
+    return evaluation, baselines

@@ -31,6 +31,7 @@ def save_model(
 def visualize_evaluation(
     base_evaluation: dict,
     finetuned_evaluation: dict,
+    baselines: dict,
     training_summary: dict,
     test_set: dict,
     train_pairs: Dataset,
@@ -53,6 +54,11 @@ def visualize_evaluation(
         selection=training_summary["selection"],
         extra=published_model,
     )
+    if baselines:
+        results["baselines"] = baselines["block"]
+        evaluations.update(
+            {k: RetrievalEvaluation.from_dict(v) for k, v in baselines["evaluations"].items()}
+        )
     staged = StagedOutputs(settings.output, fresh=False)
     write_outputs(staged.staging, results, evaluations, data)
     push_if_asked(settings, staged.staging, results)

@@ -42,7 +42,7 @@ def test_finetune_embeddings_pipeline_end_to_end(tmp_path, base_model_path):
     # The pipeline writes the same outputs as the CLI path.
     assert (tmp_path / "out" / "report.html").read_text().startswith("<!")
     per_query = json.loads((tmp_path / "out" / "per_query.json").read_text())
-    assert set(per_query["models"]) == {"base", "finetuned"}
+    assert set(per_query["models"]) == {"base", "finetuned", "bm25", "hybrid"}  # baselines on
     assert {"comparison", "provenance", "hardware", "training"} <= set(results)
     assert "truncated_documents" in results["data"]
 
