@@ -44,6 +44,8 @@ def tiny() -> RetrievalData:
 def _config(tmp_path, **values) -> FinetuneConfig:
     return FinetuneConfig(
         max_seq_length=32,
+        dims=[384, 64],
+        eval_every=0.5,
         batch_size=4,
         mini_batch_size=2,
         epochs=1,
