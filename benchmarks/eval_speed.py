@@ -53,9 +53,9 @@ def main() -> None:
         SequentialEvaluator,
     )
 
+    from embedtune.config import default_base_model
     from embedtune.data.beir import load_beir
     from embedtune.evaluation.retrieval import evaluate_retrieval
-    from embedtune.config import default_base_model
     from embedtune.training.model_loading import load_model
 
     data = subset(load_beir(args.data), args.queries, args.corpus)

@@ -72,9 +72,9 @@ def pairs_data(source: str, n: int, seed: int = 42):
 
 def run_pipeline(data, args, workdir: str) -> dict:
     """embedtune.training.finetune with hard negatives off (the same pairs as the bare script)."""
+    from embedtune.config import FinetuneConfig, default_base_model
     from embedtune.data.retrieval_data import RetrievalData
     from embedtune.training import finetune as finetune_module
-    from embedtune.config import FinetuneConfig, default_base_model
     from embedtune.training.model_loading import load_model
 
     timer = LoopTimer()
@@ -174,8 +174,8 @@ def memory_child(loss_name: str, args) -> None:
     import psutil
     from sentence_transformers.sentence_transformer.trainer import SentenceTransformerTrainer
 
-    from embedtune.training.arguments import build_training_arguments
     from embedtune.config import FinetuneConfig, default_base_model
+    from embedtune.training.arguments import build_training_arguments
     from embedtune.training.losses import build_loss
     from embedtune.training.model_loading import load_model
 

@@ -230,6 +230,8 @@ def _coerce_types(config: FinetuneConfig) -> None:
     for name, kind in _field_types().items():
         value = getattr(config, name)
         if value is None:
+            if "None" not in kind:
+                raise ConfigError(f"{name} must not be null; leave it out for the default")
             continue
         if kind.startswith("float"):
             expected, cast = "a number", float

@@ -46,6 +46,7 @@ def _pid_alive(pid: int) -> bool:
 def output_lock(output: str | Path) -> Iterator[Path]:
     """Hold OUTPUT/.embedtune.lock for the run; refuse if another live process holds it."""
     folder = Path(output)
+    created = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -79,6 +80,8 @@ def output_lock(output: str | Path) -> Iterator[Path]:
         yield lock
     finally:
         lock.unlink(missing_ok=True)
+        if created and not any(folder.iterdir()):  # a run refused early leaves nothing behind
+            folder.rmdir()
 
 
 def recover_interrupted_swap(folder: Path) -> None:

@@ -185,7 +185,7 @@ def mine_negatives(
     if NEGATIVE in data.train.column_names:
         logger.info("The data has its own negatives: hard-negative mining skipped")
         return data, None
-    shared_corpus = data.protocol.get("split") != BY_DOCUMENT
+    shared_corpus = data.protocol.get("split", BY_DOCUMENT) != BY_DOCUMENT
     cross_encoder = None
     if config.rescore_model:
         from embedtune.training.model_loading import load_cross_encoder

@@ -66,3 +66,13 @@ def test_best_dim_not_among_dims():
 
 def test_trust_remote_code_is_off_by_default():
     assert load_config().trust_remote_code is False
+
+
+def test_null_in_a_yaml_config_is_a_clear_error(tmp_path):
+    from embedtune.config import load_config
+    from embedtune.errors import ConfigError
+
+    path = tmp_path / "c.yaml"
+    path.write_text("epochs: null\n")
+    with pytest.raises(ConfigError, match="epochs must not be null; leave it out"):
+        load_config(path)
