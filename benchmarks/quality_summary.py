@@ -16,6 +16,8 @@ from pathlib import Path
 
 from embedtune.evaluation.bootstrap import paired_bootstrap
 
+DEFAULT_RECIPE = "lr5e-5"  # today's defaults (FinetuneConfig)
+
 
 def merged(paths: list[str]) -> dict[str, dict]:
     """dataset -> {"dims", "query_ids", "scores": recipe -> dim -> per-query list, "runs"}."""
@@ -57,7 +59,7 @@ def main(paths: list[str]) -> None:
             print(
                 f"| {recipe} | " + " | ".join(f"{v:.4f}" for v in values) + f" | {kept} | {steps} |"
             )
-        for reference in ("base", "reference"):
+        for reference in ("base", "reference", DEFAULT_RECIPE):
             if reference not in scores:
                 continue
             print(f"\nGain over {reference} (95% interval, * excludes 0):\n")

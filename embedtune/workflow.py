@@ -25,7 +25,7 @@ from typing import Any
 from sentence_transformers import SentenceTransformer
 from transformers import set_seed
 
-from embedtune.config import FinetuneConfig, model_display_name
+from embedtune.config import AUTO, AUTO_LEARNING_RATES, FinetuneConfig, model_display_name
 from embedtune.data.protocol import BY_DOCUMENT
 from embedtune.data.retrieval_data import NEGATIVE, RetrievalData
 from embedtune.data.sources import DataOptions, load_retrieval_data
@@ -254,19 +254,39 @@ def train(
     train_data, mining = mine_negatives(model, carved.train, config)
     base_weights = {k: v.detach().clone().cpu() for k, v in model.state_dict().items()}
     guide = copy.deepcopy(model) if config.loss == "gist" else None
-    summary = finetune(
-        model,
-        train_data.train,
-        carved.validation,
-        config,
-        checkpoints,
-        base_score=base_score,
-        guide=guide,
-    )
+    rates = AUTO_LEARNING_RATES if config.learning_rate == AUTO else (config.learning_rate,)
+    sweep: list[dict[str, Any]] = []
+    best: tuple[float, TrainingSummary, float | None, dict] | None = None
+    for rate in rates:
+        model.load_state_dict(base_weights)  # every candidate starts from the base
+        summary = finetune(
+            model,
+            train_data.train,
+            carved.validation,
+            dataclasses.replace(config, learning_rate=rate),
+            checkpoints if len(rates) == 1 else checkpoints / f"lr-{rate:g}",
+            base_score=base_score,
+            guide=guide,
+        )
+        beat_base = carved.validation is None or summary.best_checkpoint is not None
+        score = summary.best_metric if beat_base else None
+        sweep.append(
+            {"learning_rate": rate, "best_score": score, "train_seconds": summary.train_seconds}
+        )
+        if best is None or (score is not None and (best[2] is None or score > best[2])):
+            weights = {k: v.detach().clone().cpu() for k, v in model.state_dict().items()}
+            best = (rate, summary, score, weights)
+    rate, summary, score, weights = best
     summary.hard_negative_mining = mining
     summary.model_selection = carved.info
+    summary.learning_rate = rate
+    if len(rates) > 1:
+        summary.learning_rate_sweep = sweep
+        logger.info("learning_rate auto: %s -> %g", sweep, rate)
     improved = carved.validation is None or summary.best_checkpoint is not None
-    if not improved:
+    if improved:
+        model.load_state_dict(weights)
+    else:
         model.load_state_dict(base_weights)
         logger.warning(
             "No checkpoint beat the base model on the validation queries (nDCG@10@%d %.4f): "

@@ -38,6 +38,8 @@ class TrainingSummary:
     hard_negative_mining: dict | None = None  # the mining report, when negatives were mined
     model_selection: dict | None = None  # see embedtune.training.selection
     stopped_early: bool = False
+    learning_rate: float | None = None  # the rate trained with (the chosen one under auto)
+    learning_rate_sweep: list[dict] | None = None  # learning_rate auto: every candidate's score
 
     def as_dict(self) -> dict:
         return self.__dict__.copy()

@@ -69,3 +69,22 @@ def test_validation_is_carved_like_the_test_split(tmp_path):
     assert validation_protocol(data) == "by-query"  # BEIR-style shared corpus
     data.protocol = {**data.protocol, "split": "by-document"}
     assert validation_protocol(data) == "by-document"
+
+
+@pytest.mark.slow
+def test_learning_rate_auto_trains_each_candidate_and_keeps_the_best_on_validation(tmp_path):
+    from embedtune.config import AUTO_LEARNING_RATES
+    from embedtune.workflow import run_finetune
+
+    config = load_config(**TINY, learning_rate="auto", output=str(tmp_path / "out"))
+    results = run_finetune(config)
+    sweep = results["training"]["learning_rate_sweep"]
+    assert [entry["learning_rate"] for entry in sweep] == list(AUTO_LEARNING_RATES)
+    scored = [entry for entry in sweep if entry["best_score"] is not None]
+    if results["selection"]["selected"] == "finetuned":
+        best = max(scored, key=lambda entry: entry["best_score"])
+        assert results["training"]["learning_rate"] == best["learning_rate"]
+        assert results["selection"]["best_score"] == best["best_score"]
+    else:
+        assert not scored  # the base is kept only when no candidate beat it
+    assert (tmp_path / "out" / "checkpoints" / "lr-5e-05").is_dir()
