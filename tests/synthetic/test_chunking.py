@@ -161,9 +161,13 @@ def test_tokenizer_counts_tokens():
 
 
 @pytest.mark.parametrize(
-    "kwargs",
-    [{"max_tokens": 0}, {"max_tokens": 10, "overlap_tokens": 10}, {"min_tokens": -1}],
+    ("kwargs", "message"),
+    [
+        ({"max_tokens": 0}, "max_tokens must be at least 1"),
+        ({"max_tokens": 10, "overlap_tokens": 10}, "overlap_tokens must be at least 0 and below"),
+        ({"min_tokens": -1}, "min_tokens must be at least 0"),
+    ],
 )
-def test_bad_settings_are_config_errors(kwargs):
-    with pytest.raises(ConfigError):
+def test_bad_settings_are_config_errors(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
         chunk_documents([Document("a.txt", "x", "text")], **kwargs)

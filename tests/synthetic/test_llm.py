@@ -47,9 +47,18 @@ def test_hf_spec_naming_a_missing_folder_says_so(path):
         parse_llm_spec(f"hf:{path}:model.gguf")
 
 
-@pytest.mark.parametrize("spec", ["gpt-4o", "anthropic:claude", "hf:", "openai:  ", ""])
-def test_bad_specs_are_config_errors(spec):
-    with pytest.raises(ConfigError):
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("gpt-4o", "expected 'openai:MODEL'"),
+        ("anthropic:claude", "unknown LLM backend 'anthropic'"),
+        ("hf:", "names no model"),
+        ("openai:  ", "names no model"),
+        ("", "expected 'openai:MODEL'"),
+    ],
+)
+def test_bad_specs_are_config_errors(spec, message):
+    with pytest.raises(ConfigError, match=message):
         parse_llm_spec(spec)
 
 
