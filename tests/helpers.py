@@ -83,7 +83,10 @@ def assert_selection_contract(results: dict, output: Path, base_model_path: str)
         assert selection["best_step"] in [p["step"] for p in curve[1:]]
         assert not np.allclose(saved, base, atol=1e-4)
         # (a checkpoint folder holds the optimizer's pickles: compare its weights file directly)
-        checkpoint = output / "checkpoints" / f"checkpoint-{selection['best_step']}"
+        checkpoints = output / "checkpoints"
+        if results["training"].get("learning_rate_sweep"):  # auto: one folder per rate
+            checkpoints = checkpoints / f"lr-{results['training']['learning_rate']:g}"
+        checkpoint = checkpoints / f"checkpoint-{selection['best_step']}"
         kept = load_file(checkpoint / "model.safetensors")
         shipped = load_file(output / "model" / "model.safetensors")
         assert kept.keys() == shipped.keys()

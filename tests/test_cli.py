@@ -36,7 +36,7 @@ def test_help_shows_defaults_examples_and_exit_codes(command, capsys):
             continue
         assert action.help, f"{command} {action.option_strings} has no help"
     if command == "finetune":
-        assert "(default: 0.0002)" in text  # learning rate, from FinetuneConfig
+        assert "(default: auto)" in text  # learning rate, from FinetuneConfig
         assert "(default: outputs/embedtune)" in text
         assert "3    finetune --strict" in text
     if command == "evaluate":

@@ -71,7 +71,11 @@ def test_kill_9_then_resume_finishes_with_the_same_step_count(tmp_path):
     # Fewer moving parts, same resume path. Early stopping off: the step count of an
     # uninterrupted run is then known in advance (epochs x steps per epoch), and one evaluation
     # (and checkpoint) per epoch.
-    settings.write_text("hard_negatives: false\nearly_stopping_patience: 0\neval_every: 1.0\n")
+    # One learning rate (not the auto sweep): one checkpoint folder to kill and resume in.
+    settings.write_text(
+        "hard_negatives: false\nearly_stopping_patience: 0\neval_every: 1.0\n"
+        "learning_rate: 1.0e-4\n"
+    )
     out = tmp_path / "out"
     command = [sys.executable, "-m", "embedtune.cli", "finetune", "--config", str(settings)]
     command += ["--data", str(data), "--output", str(out), "--test-fraction", "0.2"]
