@@ -44,3 +44,27 @@ def base_model(base_model_path):
     from embedtune.training.model_loading import load_model
 
     return load_model(base_model_path, max_seq_length=64)
+
+
+@pytest.fixture(scope="session")
+def legal():
+    """The legal fixture as a BEIR task (60 test queries, 360 chunks)."""
+    from embedtune.data.beir import load_beir
+
+    return load_beir(LEGAL)
+
+
+@pytest.fixture(scope="session")
+def short_model(base_model_path):
+    """The real base model at max_seq_length 32 (fast encodings)."""
+    from embedtune.training.model_loading import load_model
+
+    return load_model(base_model_path, max_seq_length=32)
+
+
+@pytest.fixture(scope="session")
+def legal_encoded(short_model, legal):
+    """One encoding of the legal fixture, shared by the baseline and deployment tests."""
+    from embedtune.deployment.encoded import encode_task
+
+    return encode_task(short_model, legal)

@@ -18,21 +18,7 @@ from embedtune.data.beir import _qrels, _texts, explain_unmatched_ids, load_beir
 from embedtune.data.sources import DataOptions, load_retrieval_data
 from embedtune.data.table_files import read_rows, require_regular_file
 from embedtune.errors import DataError
-
-
-def pairs(n: int = 12) -> list[dict]:
-    return [
-        {
-            "query": f"how does feature {i} work?",
-            "document": f"Feature {i} works by combining step {i} with the setting named opt{i}.",
-        }
-        for i in range(n)
-    ]
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
+from tests.helpers import pairs, write_jsonl
 
 
 def load(source: Path | str, **options):
