@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import embedtune
-from embedtune.config import LOSSES, SPLITS, FinetuneConfig, parse_dims
+from embedtune.config import EXPORTS, INDEXES, LOSSES, SPLITS, FinetuneConfig, parse_dims
 from embedtune.errors import EmbedtuneError
 from embedtune.logging_setup import LOG_FORMATS
 
@@ -46,6 +46,12 @@ NONE_MEANS = {
     "best_dim": "the model's full dimension",
     "push_to_hub": "no push",
     "hard_negative_relative_margin": "no margin",
+    "lora": "full finetune",
+    "lora_alpha": "2 x rank",
+    "lora_target_modules": "per architecture",
+    "guard_data": "no guard",
+    "merge_base": "no merge",
+    "export": "no export",
 }
 
 EXIT_CODES = """exit codes:
@@ -141,12 +147,37 @@ FLAGS = (
         metavar="TEXT",
     ),
     Flag("trust_remote_code", "run the model repository's own code", "model", commands=BOTH),
+    # parameter-efficient finetuning
+    Flag(
+        "lora",
+        "train a LoRA adapter of this rank (peft) instead of all weights",
+        "lora",
+        metavar="R",
+    ),
+    Flag("lora_alpha", "LoRA scaling alpha", "lora", metavar="ALPHA"),
+    Flag("lora_dropout", "dropout on the LoRA layers", "lora"),
+    Flag(
+        "lora_target_modules",
+        "comma-separated module names the adapter wraps, e.g. query,value",
+        "lora",
+        metavar="NAMES",
+    ),
     # training
     Flag("loss", "MatryoshkaLoss around this loss", "training", choices=LOSSES),
     Flag("mini_batch_size", "cached_mnrl only: a memory knob, not a quality knob", "training"),
     Flag("epochs", "maximum epochs (early stopping may end sooner)", "training"),
     Flag("batch_size", "pairs per batch (in-batch negatives)", "training"),
     Flag("gradient_accumulation_steps", "batches per optimizer step", "training", metavar="N"),
+    Flag(
+        "gradient_checkpointing",
+        "recompute activations in the backward pass: less memory, ~30% more compute",
+        "training",
+    ),
+    Flag(
+        "gather_across_devices",
+        "with several processes (torchrun), in-batch negatives from every device",
+        "training",
+    ),
     Flag(
         "learning_rate",
         "peak learning rate, or 'auto': train with each of 5e-5 and 2e-4 and keep the best on "
@@ -236,6 +267,28 @@ FLAGS = (
         "evaluation",
         commands=BOTH,
     ),
+    Flag(
+        "index",
+        "corpus search: exact (blocked), faiss-flat, faiss-hnsw; auto: exact below a size "
+        "threshold, FAISS flat above",
+        "evaluation",
+        commands=BOTH,
+        choices=INDEXES,
+    ),
+    # general-domain guard
+    Flag(
+        "guard_data",
+        "out-of-domain source also evaluated (base vs finetuned): does finetuning forget?",
+        "guard",
+        metavar="SOURCE",
+    ),
+    Flag(
+        "merge_base",
+        "save base x RATIO + finetuned x (1 - RATIO); auto: the best validation ratio whose "
+        "guard drop stays within 0.01",
+        "guard",
+        metavar="RATIO",
+    ),
     # outputs
     Flag("output", "output folder", "outputs", commands=BOTH, metavar="DIR"),
     Flag(
@@ -245,6 +298,12 @@ FLAGS = (
         metavar="REPO",
     ),
     Flag("resume", "continue a killed run from its last checkpoint in OUTPUT", "outputs"),
+    Flag(
+        "export",
+        "also export the saved model for deployment (re-evaluated against the torch model)",
+        "outputs",
+        choices=EXPORTS,
+    ),
 )
 
 EXAMPLES = {
@@ -362,7 +421,7 @@ def _add_setting(group: argparse._ArgumentGroup, flag: Flag, default_shown: str)
         return
     if flag.name == "dims":
         convert: Any = _dims_flag
-    elif flag.name == "learning_rate":
+    elif flag.name in ("learning_rate", "merge_base"):
         convert = _learning_rate_flag
     elif kind.startswith("int"):
         convert = int

@@ -28,6 +28,8 @@ def default_base_model() -> str:
 
 
 SPLITS = ("given", "by-query", "by-document")
+INDEXES = ("auto", "exact", "faiss-flat", "faiss-hnsw")
+EXPORTS = ("onnx", "onnx-int8", "openvino", "openvino-int8")
 AUTO = "auto"
 AUTO_LEARNING_RATES = (5e-5, 2e-4)  # the sweep of learning_rate: auto (benchmarks/README.md)
 
@@ -61,6 +63,12 @@ class FinetuneConfig:
     query_prompt: str | None = None
     document_prompt: str | None = None
     trust_remote_code: bool = False
+    # Parameter-efficient finetuning (peft): a LoRA adapter of this rank instead of all weights;
+    # saved as the adapter and as a merged model that loads without peft. None: full finetune.
+    lora: int | None = None
+    lora_alpha: float | None = None  # None: 2 x rank
+    lora_dropout: float = 0.1
+    lora_target_modules: str | None = None  # comma-separated; None: per architecture
     # training
     loss: str = "mnrl"
     mini_batch_size: int = 16  # cached_mnrl only: memory knob, not a quality knob
@@ -76,6 +84,10 @@ class FinetuneConfig:
     epochs: int = 2  # a maximum: early stopping may end the run sooner
     batch_size: int = 32
     gradient_accumulation_steps: int = 1
+    gradient_checkpointing: bool = False  # less activation memory for ~30% more compute
+    # With several processes (torchrun, accelerate launch): in-batch negatives gathered from
+    # every device, so N processes with batch B train against N x B candidates.
+    gather_across_devices: bool = True
     # "auto": train with each of AUTO_LEARNING_RATES (selection on validation, base included)
     # and keep the best on validation. No single rate won or tied on every data set: 2e-4 wins on
     # LLM/keyword queries, loses on expert-written ones (benchmarks/README.md).
@@ -99,11 +111,21 @@ class FinetuneConfig:
     # The quantized (float32/int8/binary) x Matryoshka dims matrix from the test encoding:
     # quality, index bytes per document, search time, recommended cell (OUTPUT/deployment.json).
     deployment: bool = False
+    # Corpus search for evaluation and mining: exact (blocked matrix products) or FAISS; auto:
+    # exact below a size threshold, FAISS flat above it.
+    index: str = "auto"
+    # General-domain guard: base and finetuned also evaluated on this out-of-domain source.
+    guard_data: str | None = None
+    # Save a weight interpolation of base and finetuned (LM-Cocktail-style linear merge); the
+    # number is the base model's weight in [0, 1]. auto: the ratio with the best validation
+    # nDCG@10 whose guard drop stays within 0.01 (or not significant). None: no merge.
+    merge_base: float | str | None = None
     seed: int = 42
     # outputs
     output: str = "outputs/embedtune"
     push_to_hub: str | None = None
     resume: bool = False
+    export: str | None = None  # also export the saved model: onnx, onnx-int8, openvino(-int8)
     extra: dict[str, Any] = field(default_factory=dict)  # passed through to training arguments
 
     def __post_init__(self) -> None:
@@ -146,6 +168,19 @@ class FinetuneConfig:
     def validate(self) -> None:
         if self.loss not in LOSSES:
             raise ConfigError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+        for name, allowed in (("index", INDEXES), ("export", EXPORTS)):
+            value = getattr(self, name)
+            if value is not None and value not in allowed:
+                raise ConfigError(f"{name} must be one of {allowed}, got {value!r}")
+        _check_lora(self)
+        if self.merge_base is not None and self.merge_base != AUTO:
+            if not 0 <= self.merge_base <= 1:
+                raise ConfigError(
+                    f"merge_base must be 'auto' or the base model's weight in [0, 1], "
+                    f"got {self.merge_base}"
+                )
+        if self.guard_data is not None and not str(self.guard_data).strip():
+            raise ConfigError("--guard-data is empty; leave it out for no guard")
         if self.split is not None and self.split not in SPLITS:
             raise ConfigError(f"split must be one of {SPLITS}, got {self.split!r}")
         if self.data is not None and not str(self.data).strip():
@@ -235,7 +270,7 @@ def _coerce_types(config: FinetuneConfig) -> None:
     reject everything else with the field's name and expected type."""
     for name, kind in _field_types().items():
         value = getattr(config, name)
-        if name == "learning_rate" and value == AUTO:
+        if name in ("learning_rate", "merge_base") and value == AUTO:
             continue
         if value is None:
             if "None" not in kind:
@@ -276,6 +311,23 @@ def _coerce_types(config: FinetuneConfig) -> None:
         raise ConfigError(
             f"extra must be a mapping of training argument: value, got {config.extra!r}"
         )
+
+
+def _check_lora(config: FinetuneConfig) -> None:
+    if config.lora is None:
+        for name in ("lora_alpha", "lora_target_modules"):
+            if getattr(config, name) is not None:
+                raise ConfigError(f"{name} is set but lora is not; give --lora RANK")
+        return
+    if config.lora < 1:
+        raise ConfigError(f"lora (the adapter rank) must be at least 1, got {config.lora}")
+    if config.lora_alpha is not None and config.lora_alpha <= 0:
+        raise ConfigError(f"lora_alpha must be positive, got {config.lora_alpha}")
+    if not 0 <= config.lora_dropout < 1:
+        raise ConfigError(f"lora_dropout must be in [0, 1), got {config.lora_dropout}")
+    modules = config.lora_target_modules
+    if modules is not None and not [m for m in modules.split(",") if m.strip()]:
+        raise ConfigError("lora_target_modules is empty; leave it out for the default")
 
 
 def _check_scheduler(name: str) -> None:

@@ -101,6 +101,9 @@ def test_each_flag_reaches_its_setting(flag, tmp_path, monkeypatch):
         "eval_every": ("0.5", 0.5),
         "hard_negative_range_max": ("40", 40),
         "num_negatives": ("2", 2),
+        "index": ("faiss-flat", "faiss-flat"),
+        "export": ("onnx-int8", "onnx-int8"),
+        "lora_target_modules": ("query,value", "query,value"),
     }
     kind = str({f.name: f.type for f in dataclasses.fields(FinetuneConfig)}[flag.name])
     default = field_defaults()[flag.name]
@@ -118,6 +121,8 @@ def test_each_flag_reaches_its_setting(flag, tmp_path, monkeypatch):
         args, expected = [flag.option, "some text"], "some text"
     if flag.name in ("query_column", "document_column", "negative_column"):
         args += ["--data", "x.jsonl"]
+    if flag.name in ("lora_alpha", "lora_target_modules"):
+        args += ["--lora", "8"]
     parsed = build_parser().parse_args(["finetune", *args])
     if flag.name in ("base_model", "rescore_model"):
         assert getattr(parsed, flag.name) == expected  # resolving needs a real model folder

@@ -76,3 +76,28 @@ def test_null_in_a_yaml_config_is_a_clear_error(tmp_path):
     path.write_text("epochs: null\n")
     with pytest.raises(ConfigError, match="epochs must not be null; leave it out"):
         load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"lora": 0}, "rank"),
+        ({"lora": 8, "lora_dropout": 1.0}, "lora_dropout"),
+        ({"lora": 8, "lora_alpha": -1}, "lora_alpha must be positive"),
+        ({"lora": 8, "lora_target_modules": " , "}, "lora_target_modules is empty"),
+        ({"lora_alpha": 16}, "give --lora RANK"),
+        ({"merge_base": 1.5}, "merge_base"),
+        ({"merge_base": "half"}, "merge_base must be a number"),
+        ({"index": "annoy"}, "index must be one of"),
+        ({"export": "tflite"}, "export must be one of"),
+        ({"guard_data": " "}, "guard-data is empty"),
+    ],
+)
+def test_bad_lora_guard_index_and_export_settings(settings, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(**settings)
+
+
+def test_merge_base_takes_auto_or_a_ratio():
+    assert load_config(merge_base="auto").merge_base == "auto"
+    assert load_config(merge_base="0.25").merge_base == 0.25
