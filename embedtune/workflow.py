@@ -56,7 +56,12 @@ from embedtune.training.finetune import TrainingSummary, finetune
 from embedtune.training.hard_negatives import add_hard_negatives
 from embedtune.training.model_loading import load_model
 from embedtune.training.resume_guard import check_resume, write_run_record
-from embedtune.training.selection import carve_validation, selection_block, validation_curve
+from embedtune.training.selection import (
+    ValidationSplit,
+    carve_validation,
+    selection_block,
+    validation_curve,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -231,13 +236,19 @@ def _set_prompts_and_card(model: SentenceTransformer, config: FinetuneConfig) ->
 
 
 def train(
-    config: FinetuneConfig, model: SentenceTransformer, data: RetrievalData, output: str | Path
+    config: FinetuneConfig,
+    model: SentenceTransformer,
+    data: RetrievalData,
+    output: str | Path,
+    *,
+    carved: ValidationSplit | None = None,
 ) -> TrainOutcome:
     """Finetune `model` (the base, trained in place) and keep the best candidate.
 
     Validation queries are carved from the training pairs; the base model's validation score is
     the one to beat. When no checkpoint beats it, the base weights are restored and the outcome
-    says so. Checkpoints go to OUTPUT/checkpoints.
+    says so. Checkpoints go to OUTPUT/checkpoints. `carved`: a validation split made beforehand
+    (the learning curve carves once and trains on fractions of its training side).
     """
     _set_prompts_and_card(model, config)
     checkpoints = Path(output) / "checkpoints"
@@ -245,7 +256,7 @@ def train(
     if config.resume:
         check_resume(checkpoints, config, fingerprint)
     write_run_record(checkpoints, config, fingerprint)
-    carved = carve_validation(data, config)
+    carved = carved or carve_validation(data, config)
     base_score = None
     if carved.validation is not None:
         base_validation = evaluate(model, carved.validation, config, show_progress_bar=False)
