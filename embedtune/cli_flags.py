@@ -331,10 +331,13 @@ GENERATE_FLAGS: dict[str, tuple[str, str | None, Any]] = {
     "min_tokens": ("drop chunks shorter than this", "N", int),
     "drop_pii": ("drop chunks with e-mails, phone numbers, keys or tokens", None, bool),
     "tokenizer": ("tokenizer that counts chunk tokens", "ID_OR_PATH", str),
-    "llm_batch_size": ("chunks per LLM batch", "N", int),
+    "llm_batch_size": ("chunks per call of a local hf: model (--ray: of each replica)", "N", int),
     "max_new_tokens": ("LLM answer length in tokens", "N", int),
     "llm_timeout": ("seconds before an LLM request is abandoned", "SECONDS", float),
-    "llm_retries": ("retries of a failed LLM request", "N", int),
+    "llm_retries": ("retries of a failed LLM request (with backoff)", "N", int),
+    "llm_concurrency": ("requests in flight at once to an endpoint (--ray: replicas)", "N", int),
+    "resume": ("continue a killed LLM run into OUTPUT from its saved progress", None, bool),
+    "ray": ("run the LLM task on Ray via distilabel (pip install 'ray[default]')", None, bool),
     "overwrite": ("replace an existing generated dataset in OUTPUT", None, bool),
     "seed": ("seed of the generator", "N", int),
     "push_to_hub": ("push the dataset to this Hub repo (token: HF_TOKEN)", "REPO", str),
@@ -605,6 +608,9 @@ def build_parser() -> argparse.ArgumentParser:
     _finetune_parser(commands)
     _evaluate_parser(commands)
     _generate_parser(commands)
+    from embedtune.curve.cli import add_curve_parser  # it reuses this module's helpers
+
+    add_curve_parser(commands)
     return parser
 
 

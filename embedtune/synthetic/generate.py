@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import logging
 import math
+import shutil
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from datasets import Dataset
@@ -25,9 +27,15 @@ from embedtune.synthetic.dataset import (
     save_generated_dataset,
 )
 from embedtune.synthetic.documents import load_documents
-from embedtune.synthetic.llm import DEFAULT_RETRIES, DEFAULT_TIMEOUT
+from embedtune.synthetic.llm import DEFAULT_CONCURRENCY, DEFAULT_RETRIES, DEFAULT_TIMEOUT
 from embedtune.synthetic.offline_queries import generate_offline_examples
 from embedtune.synthetic.pii import PiiReport, drop_pii_chunks, scan_pii
+from embedtune.synthetic.progress import (
+    GenerateProgress,
+    check_progress,
+    progress_path,
+    remove_progress,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +56,9 @@ class GenerateConfig:
     max_new_tokens: int = 256
     llm_timeout: int = DEFAULT_TIMEOUT  # whole seconds to wait for one endpoint answer
     llm_retries: int = DEFAULT_RETRIES  # further tries of a request that timed out or failed
+    llm_concurrency: int = DEFAULT_CONCURRENCY  # requests in flight at once (Ray: replicas)
+    resume: bool = False  # continue the saved progress of a killed LLM run into OUTPUT
+    ray: bool = False  # run the LLM task with distilabel's Ray runner (pip install 'ray[default]')
     seed: int = 42
     push_to_hub: str | None = None
     argilla_dataset: str | None = None
@@ -68,11 +79,20 @@ def check_generate_config(config: GenerateConfig) -> None:
         raise ConfigError(f"llm_retries must be 0 or more, got {config.llm_retries}")
     if config.llm_batch_size < 1:
         raise ConfigError(f"llm_batch_size must be at least 1, got {config.llm_batch_size}")
+    if config.llm_concurrency < 1:
+        raise ConfigError(f"llm_concurrency must be at least 1, got {config.llm_concurrency}")
+    if config.ray and not config.llm:
+        raise ConfigError("--ray runs the LLM on Ray: give the LLM with --llm")
     check_generate_output(config.output, overwrite=config.overwrite)
     if config.llm:
         from embedtune.synthetic.llm import check_llm
 
         check_llm(config.llm)
+        if config.ray:
+            from embedtune.synthetic.ray_runner import check_ray
+
+            check_ray()
+        check_progress(config.output, resume=config.resume, overwrite=config.overwrite)
 
 
 def load_chunks(config: GenerateConfig) -> list[Chunk]:
@@ -107,6 +127,9 @@ def generate_examples(chunks: list[Chunk], config: GenerateConfig) -> list[dict]
         return generate_offline_examples(chunks, seed=config.seed)
     from embedtune.synthetic.llm_queries import generate_llm_examples
 
+    progress = GenerateProgress.start(
+        progress_path(config.output), progress_settings(config), resume=config.resume
+    )
     return generate_llm_examples(
         chunks,
         config.llm,
@@ -115,7 +138,21 @@ def generate_examples(chunks: list[Chunk], config: GenerateConfig) -> list[dict]
         max_new_tokens=config.max_new_tokens,
         timeout=int(config.llm_timeout),
         retries=config.llm_retries,
+        concurrency=config.llm_concurrency,
+        progress=progress,
+        ray_cache=ray_cache_path(config.output) if config.ray else None,
     )
+
+
+def progress_settings(config: GenerateConfig) -> dict[str, Any]:
+    """The settings that shape an answer: saved progress is resumed only under the same."""
+    return {"llm": config.llm, "context": config.context, "max_new_tokens": config.max_new_tokens}
+
+
+def ray_cache_path(output: str) -> Path:
+    """distilabel's cache of a --ray run (beside the output folder, like the progress)."""
+    target = Path(output)
+    return target.parent / f".{target.name}.distilabel-cache"
 
 
 def chunks_to_dataset(chunks: list[Chunk]) -> Dataset:
@@ -129,6 +166,8 @@ def chunks_from_dataset(dataset: Dataset) -> list[Chunk]:
 def publish_generated(dataset: Dataset, config: GenerateConfig) -> dict[str, Any]:
     """Save to OUTPUT (atomic), then push to the Hub / Argilla when asked. Returns a summary."""
     path = save_generated_dataset(dataset, config.output, overwrite=config.overwrite)
+    remove_progress(config.output)  # the dataset holds it now
+    shutil.rmtree(ray_cache_path(config.output), ignore_errors=True)
     summary: dict[str, Any] = {"path": str(path), "rows": len(dataset)}
     if config.push_to_hub:
         from embedtune.hub import push_dataset

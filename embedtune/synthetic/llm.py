@@ -40,6 +40,7 @@ GGUF_HINT = "pip install gguf (transformers needs it to read GGUF files)"
 INSTALL_HINT = "install the extra: pip install 'embedtune[synthetic]'"
 DEFAULT_TIMEOUT = 60  # whole seconds to wait for one answer of an endpoint
 DEFAULT_RETRIES = 2  # further tries of a request that timed out or failed
+DEFAULT_CONCURRENCY = 4  # requests in flight at once to an endpoint (safe for hosted APIs)
 
 # Small local models rarely follow the `## Positive` / `## Negative` output format on their
 # own; starting their answer with the first section header fixes most of that.

@@ -11,13 +11,15 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from embedtune.errors import ConfigError, ServiceError
 from embedtune.synthetic.chunking import Chunk
 from embedtune.synthetic.llm import (
+    DEFAULT_CONCURRENCY,
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
     LlmSpec,
@@ -26,6 +28,7 @@ from embedtune.synthetic.llm import (
     parse_llm_spec,
     redact_url,
 )
+from embedtune.synthetic.progress import GenerateProgress
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +66,9 @@ def generate_llm_examples(
     format_hint: bool | None = None,
     timeout: int = DEFAULT_TIMEOUT,
     retries: int = DEFAULT_RETRIES,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    progress: GenerateProgress | None = None,
+    ray_cache: Path | None = None,
 ) -> list[dict]:
     """Generate a query and a hard-negative query for each chunk with an LLM.
 
@@ -72,14 +78,23 @@ def generate_llm_examples(
             :mod:`embedtune.synthetic.llm`), or an already built distilabel ``LLM``.
         context: what the documents are about, e.g. "Internal runbooks of the payments
             team"; passed to the prompt to steer the queries.
-        batch_size: chunks per LLM call (concurrent requests for endpoints).
+        batch_size: chunks per call of a local model (with ``ray_cache``: per call of each
+            Ray replica).
         max_new_tokens: the most tokens generated per chunk.
         temperature: sampling temperature (default: 0.7 for endpoints, greedy locally).
         hard_negative: ask for negatives that look like the query (else merely unrelated).
         format_hint: add an example of the output format to the context; default: only for
             local ``hf:`` models (small models need it, large ones don't).
         timeout, retries: seconds to wait for one answer of an endpoint, and how often a
-            request that timed out or failed is tried again (a built LLM keeps its own).
+            request that timed out or failed is tried again (a built LLM keeps its own; the
+            OpenAI client waits with exponential backoff between tries).
+        concurrency: requests in flight at once to an endpoint (each group of this many
+            chunks is sent together and saved before the next; with ``ray_cache``: Ray
+            replicas of the task).
+        progress: finished chunks are skipped and each batch is added to it once answered
+            (see :mod:`embedtune.synthetic.progress`).
+        ray_cache: run the chunks left to do with distilabel's Ray runner, with this cache
+            folder (:mod:`embedtune.synthetic.ray_runner`).
 
     Returns:
         ``{"chunk_id", "query", "negative_query"}`` dicts, in chunk order, for the chunks
@@ -91,28 +106,107 @@ def generate_llm_examples(
     """
     if batch_size < 1:
         raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
+    if concurrency < 1:
+        raise ConfigError(f"concurrency must be at least 1, got {concurrency}")
     if not chunks:
         return []
-    llm, description, local = _resolve_llm(
-        llm_spec, max_new_tokens, temperature, timeout=timeout, retries=retries
-    )
-    if format_hint if format_hint is not None else local:
-        context = f"{context.strip()}\n\n{FORMAT_HINT}" if context.strip() else FORMAT_HINT
-    task = _sentence_pair_task(llm, context, hard_negative, batch_size)
-    logger.info("Generating queries for %d chunks with %s", len(chunks), description)
+    finished: dict[str, dict] = progress.done if progress is not None else {}
+    todo = [chunk for chunk in chunks if chunk.id not in finished]
+    if todo:
+        llm, description, local = _resolve_llm(
+            llm_spec, max_new_tokens, temperature, timeout=timeout, retries=retries
+        )
+        if format_hint if format_hint is not None else local:
+            context = f"{context.strip()}\n\n{FORMAT_HINT}" if context.strip() else FORMAT_HINT
+        logger.info(
+            "Generating queries for %d chunks (%d done before) with %s",
+            len(todo),
+            len(chunks) - len(todo),
+            description,
+        )
+        save = progress.append if progress is not None else _remember(finished)
+        if ray_cache is not None:
+            _generate_with_ray(
+                llm, todo, context, hard_negative, batch_size, concurrency, ray_cache, save
+            )
+        else:
+            _generate_standalone(
+                llm,
+                todo,
+                len(chunks),
+                context,
+                hard_negative,
+                description,
+                save,
+                batch_size=batch_size,
+                concurrency=concurrency,
+            )
+    examples = _examples(chunks, finished)
+    logger.info("LLM generated query pairs for %d of %d chunks", len(examples), len(chunks))
+    return examples
+
+
+def _remember(finished: dict[str, dict]) -> Callable[[list[dict]], None]:
+    def save(records: list[dict]) -> None:
+        finished.update((r["chunk_id"], r) for r in records)
+
+    return save
+
+
+def _generate_standalone(
+    llm: Any,
+    todo: Sequence[Chunk],
+    total: int,
+    context: str,
+    hard_negative: bool,
+    description: str,
+    save: Callable[[list[dict]], None],
+    *,
+    batch_size: int,
+    concurrency: int,
+) -> None:
+    """The task run in this process, one group of chunks after the other: `concurrency`
+    concurrent requests for an endpoint, `batch_size` chunks per call of a local model."""
+    from distilabel.models.llms.base import AsyncLLM
+
+    group = concurrency if isinstance(llm, AsyncLLM) else batch_size
+    task = _sentence_pair_task(llm, context, hard_negative, group)
     try:
         task.load()
     except (OSError, ValueError) as exc:
         raise ConfigError(f"could not load the LLM ({description}): {_first_line(exc)}") from exc
     try:
-        examples = _generate(task, chunks, batch_size, description)
+        _generate(task, todo, total, group, description, save)
     finally:
         try:
             task.unload()
         except Exception:  # noqa: BLE001 - unloading is best effort
             logger.debug("unloading the LLM failed", exc_info=True)
-    logger.info("LLM generated query pairs for %d of %d chunks", len(examples), len(chunks))
-    return examples
+
+
+def _generate_with_ray(
+    llm: Any,
+    todo: Sequence[Chunk],
+    context: str,
+    hard_negative: bool,
+    batch_size: int,
+    replicas: int,
+    cache_dir: Path,
+    save: Callable[[list[dict]], None],
+) -> None:
+    from embedtune.synthetic.ray_runner import generate_rows_with_ray
+
+    rows = generate_rows_with_ray(
+        todo,
+        llm,
+        task_name=TASK_NAME,
+        context=context,
+        hard_negative=hard_negative,
+        batch_size=batch_size,
+        replicas=replicas,
+        cache_dir=cache_dir,
+    )
+    save([_record(chunk, rows.get(chunk.id, {})) for chunk in todo])
 
 
 def _resolve_llm(
@@ -155,23 +249,53 @@ def _sentence_pair_task(llm: Any, context: str, hard_negative: bool, batch_size:
         )
 
 
-def _generate(task: Any, chunks: Sequence[Chunk], batch_size: int, description: str) -> list[dict]:
-    """Examples for the chunks whose output parses, batch by batch, with a progress bar."""
+def _generate(
+    task: Any,
+    todo: Sequence[Chunk],
+    total: int,
+    group: int,
+    description: str,
+    save: Callable[[list[dict]], None],
+) -> None:
+    """Send the chunks left to do group by group, saving each group once answered; one
+    progress bar over all chunks (those done before count as done)."""
     from tqdm import tqdm
 
-    examples: list[dict] = []
-    dropped = 0
-    with tqdm(total=len(chunks), desc="LLM queries", unit="chunk", file=sys.stderr) as bar:
-        for start in range(0, len(chunks), batch_size):
-            batch = chunks[start : start + batch_size]
+    done_before = total - len(todo)
+    with tqdm(
+        total=total, initial=done_before, desc="LLM queries", unit="chunk", file=sys.stderr
+    ) as bar:
+        for start in range(0, len(todo), group):
+            batch = todo[start : start + group]
             rows = _run_batch(task, batch, description)
-            for chunk, row in zip(batch, rows, strict=True):
-                pair = _pair_from_row(row)
-                if pair is None:
-                    dropped += 1
-                    continue
-                examples.append({"chunk_id": chunk.id, "query": pair[0], "negative_query": pair[1]})
+            save([_record(chunk, row) for chunk, row in zip(batch, rows, strict=True)])
             bar.update(len(batch))
+
+
+def _record(chunk: Chunk, row: dict) -> dict:
+    """What is kept of a chunk's answer: its query pair, or that it could not be parsed."""
+    pair = _pair_from_row(row)
+    if pair is None:
+        return {"chunk_id": chunk.id, "dropped": True}
+    return {"chunk_id": chunk.id, "query": pair[0], "negative_query": pair[1]}
+
+
+def _examples(chunks: Sequence[Chunk], finished: dict[str, dict]) -> list[dict]:
+    """The examples in chunk order; the chunks whose answer could not be parsed are counted."""
+    examples = []
+    dropped = 0
+    for chunk in chunks:
+        record = finished[chunk.id]
+        if record.get("dropped"):
+            dropped += 1
+            continue
+        examples.append(
+            {
+                "chunk_id": chunk.id,
+                "query": record["query"],
+                "negative_query": record["negative_query"],
+            }
+        )
     if dropped:
         logger.warning(
             "Dropped %d of %d chunks: the LLM output could not be parsed into a query and a "
