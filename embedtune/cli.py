@@ -140,6 +140,15 @@ def _finetune(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
     from embedtune.output_folder import check_output_folder
 
     check_output_folder(config.output, "finetune", overwrite=args.overwrite)
+    from embedtune import distributed
+
+    if args.pipeline and distributed.is_distributed():
+        from embedtune.errors import ConfigError
+
+        raise ConfigError(
+            "--pipeline runs as one process; under torchrun / accelerate launch run without "
+            "--pipeline (docs/distributed.md)"
+        )
     if args.pipeline:
         from embedtune.pipelines.finetune_embeddings import run_pipeline
 
@@ -149,6 +158,8 @@ def _finetune(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
         from embedtune.workflow import run_finetune
 
         results = run_finetune(config)
+        if not distributed.is_main_process():
+            return {}, EXIT_OK  # rank 0 reports; the other ranks trained and wrote nothing
     if base_kept(results):
         logger.warning(
             "Finetuning did not beat the base model on validation: %s/model is the base model",
@@ -203,6 +214,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         log_format=args.log_format,
         zenml=bool(getattr(args, "pipeline", False)),
     )
+    from embedtune import distributed
+
+    main_process = distributed.is_main_process()  # torchrun / accelerate launch: rank 0 speaks
+    if not main_process:
+        logging.getLogger("embedtune").setLevel(logging.WARNING)
+    if distributed.is_distributed() and args.command != "finetune":
+        print(
+            "embedtune: error: only finetune runs across processes (torchrun, accelerate "
+            f"launch); run `embedtune {args.command}` as one process",
+            file=sys.stderr,
+        )
+        return EXIT_USER_ERROR
     try:
         with stdout_reserved() as stdout:
             result, code = COMMANDS[args.command](args)
@@ -212,7 +235,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("embedtune: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    print(json.dumps(result, indent=1, default=str), file=stdout, flush=True)
+    if main_process:
+        print(json.dumps(result, indent=1, default=str), file=stdout, flush=True)
     return code
 
 

@@ -25,6 +25,7 @@ from typing import Any
 from sentence_transformers import SentenceTransformer
 from transformers import set_seed
 
+from embedtune import distributed
 from embedtune.config import AUTO, AUTO_LEARNING_RATES, FinetuneConfig, model_display_name
 from embedtune.data.protocol import BY_DOCUMENT
 from embedtune.data.retrieval_data import NEGATIVE, RetrievalData
@@ -213,6 +214,20 @@ def mine_negatives(
     return dataclasses.replace(data, train=train), report.as_dict()
 
 
+def mine_on_main(
+    model: SentenceTransformer, data: RetrievalData, config: FinetuneConfig
+) -> tuple[RetrievalData, dict | None]:
+    """mine_negatives once, on rank 0 with the encodings sharded across the ranks; every rank
+    gets the mined pairs (measured faster than mining on rank 0 alone: docs/distributed.md)."""
+
+    def work() -> tuple[Any, dict | None]:
+        mined, report = mine_negatives(model, data, config)
+        return (None if mined is data else distributed.portable(mined.train)), report
+
+    train, report = distributed.on_main(model, work)
+    return (data if train is None else dataclasses.replace(data, train=train)), report
+
+
 @dataclass
 class TrainOutcome:
     model: SentenceTransformer  # the selected model: finetuned, or the base when nothing beat it
@@ -253,16 +268,20 @@ def train(
     _set_prompts_and_card(model, config)
     checkpoints = Path(output) / "checkpoints"
     fingerprint = data_fingerprint(data)
-    if config.resume:
-        check_resume(checkpoints, config, fingerprint)
-    write_run_record(checkpoints, config, fingerprint)
+    if distributed.is_main_process():  # rank 0 alone reads and writes the run's folder
+        if config.resume:
+            check_resume(checkpoints, config, fingerprint)
+        write_run_record(checkpoints, config, fingerprint)
     carved = carved or carve_validation(data, config)
     base_score = None
     if carved.validation is not None:
-        base_validation = evaluate(model, carved.validation, config, show_progress_bar=False)
+        validation = carved.validation
+        base_validation = distributed.on_main(
+            model, lambda: evaluate(model, validation, config, show_progress_bar=False)
+        )
         base_score = base_validation.by_dim[config.best_dim].metrics["ndcg@10"]
         logger.info("Base model on validation: nDCG@10@%d %.4f", config.best_dim, base_score)
-    train_data, mining = mine_negatives(model, carved.train, config)
+    train_data, mining = mine_on_main(model, carved.train, config)
     base_weights = {k: v.detach().clone().cpu() for k, v in model.state_dict().items()}
     guide = copy.deepcopy(model) if config.loss == "gist" else None
     rates = AUTO_LEARNING_RATES if config.learning_rate == AUTO else (config.learning_rate,)
@@ -295,6 +314,7 @@ def train(
         summary.learning_rate_sweep = sweep
         logger.info("learning_rate auto: %s -> %g", sweep, rate)
     improved = carved.validation is None or summary.best_checkpoint is not None
+    distributed.check_same((rate, improved), "the learning rate and the model kept")
     if improved:
         model.load_state_dict(weights)
     else:
@@ -463,6 +483,9 @@ def run_finetune(config: FinetuneConfig) -> dict[str, Any]:
     """The whole job: data, base evaluation, training with selection, one test evaluation of the
     selected model, save, report. Outputs appear together when the run completes."""
     check_base_model_outside_output(config.base_model, config.output)
+    distributed.init()  # under torchrun / accelerate launch: one job across the processes
+    if not distributed.is_main_process():
+        return _run_finetune(config)  # trains and serves encodings; writes nothing
     with output_lock(config.output):
         return _run_finetune(config)
 
@@ -472,16 +495,22 @@ def _run_finetune(config: FinetuneConfig) -> dict[str, Any]:
     started = time.perf_counter()
     data = load_data(config)
     model = load_base_model(config)
-    count_truncation(model, data, config)
+    if distributed.is_main_process():
+        count_truncation(model, data, config)
     logger.info("Evaluating the base model on the test queries at dims %s", config.dims)
-    before, encoded = evaluate_test(model, data, config)
+    with distributed.shared_encoding(model) as runs_here:  # rank 0 scores, all ranks encode
+        before, encoded = evaluate_test(model, data, config) if runs_here else (None, None)
     encoded = encoded.cpu() if encoded is not None else None  # kept while the model trains
     outcome = train(config, model, data, output)
     if outcome.selected == "base":
         after = before  # the same weights: no second evaluation (nor encoding)
     else:
         logger.info("Evaluating the finetuned model on the test queries")
-        after, encoded = evaluate_test(outcome.model, data, config)
+        with distributed.shared_encoding(outcome.model) as runs_here:
+            if runs_here:
+                after, encoded = evaluate_test(outcome.model, data, config)
+    if not distributed.is_main_process():
+        return {}  # rank 0 writes the outputs
     staged = StagedOutputs(output)
     published = publish_model(outcome.model, config, staged.staging)
     results = finetune_results(

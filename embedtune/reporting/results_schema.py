@@ -138,6 +138,10 @@ class Training(TypedDict, total=False):
     samples_per_second: float
     hard_negative_mining: dict[str, Any] | None
     push_to_hub: str | None
+    world_size: int  # processes that trained (torchrun / accelerate launch), 1 on its own
+    per_device_batch_size: int
+    global_batch_size: int  # pairs per optimizer step: per device x processes x accumulation
+    distributed_backend: str | None  # "gloo" or "nccl"; None: one process
 
 
 class PushToHub(TypedDict):

@@ -10,6 +10,7 @@ from sentence_transformers.sentence_transformer.training_args import (
     SentenceTransformerTrainingArguments,
 )
 
+from embedtune import distributed
 from embedtune.config import FinetuneConfig
 from embedtune.evaluation.trainer_evaluator import metric_key
 
@@ -64,6 +65,9 @@ def build_training_arguments(
         data_seed=config.seed,
         dataloader_drop_last=False,
         dataloader_pin_memory=cuda,
+        # torchrun on CPUs: the Trainer runs DDP (gloo) only when told to use the CPU; without it
+        # every process trained alone and only rank 0 got the evaluator's metrics.
+        use_cpu=not cuda and distributed.is_distributed(),
         prompts=prompts or None,
         **precision_flags(),
         **selection,

@@ -17,6 +17,7 @@ from transformers import EarlyStoppingCallback
 from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import get_last_checkpoint
 
+from embedtune import distributed
 from embedtune.config import FinetuneConfig
 from embedtune.data.retrieval_data import DOCUMENT, QUERY, RetrievalData, negative_columns
 from embedtune.evaluation.trainer_evaluator import MatryoshkaRetrievalEvaluator
@@ -40,6 +41,10 @@ class TrainingSummary:
     stopped_early: bool = False
     learning_rate: float | None = None  # the rate trained with (the chosen one under auto)
     learning_rate_sweep: list[dict] | None = None  # learning_rate auto: every candidate's score
+    world_size: int = 1  # processes (torchrun / accelerate launch); see embedtune.distributed
+    per_device_batch_size: int | None = None
+    global_batch_size: int | None = None  # pairs per optimizer step, all processes together
+    distributed_backend: str | None = None  # "gloo" / "nccl"; None on one process
 
     def as_dict(self) -> dict:
         return self.__dict__.copy()
@@ -63,7 +68,7 @@ def prompts_for(config: FinetuneConfig, train: Dataset) -> dict[str, str]:
 
 def eval_steps(config: FinetuneConfig, train_pairs: int) -> int:
     """Optimizer steps between validation evaluations: `eval_every` of an epoch, at least 1."""
-    per_step = config.batch_size * config.gradient_accumulation_steps
+    per_step = config.batch_size * config.gradient_accumulation_steps * distributed.world_size()
     steps_per_epoch = max(1, math.ceil(train_pairs / per_step))
     return max(1, round(steps_per_epoch * config.eval_every))
 
@@ -140,7 +145,12 @@ def finetune(
         prompts=prompts_for(config, train),
     )
     loss = build_loss(
-        model, config.loss, config.dims, mini_batch_size=config.mini_batch_size, guide=guide
+        model,
+        config.loss,
+        config.dims,
+        mini_batch_size=config.mini_batch_size,
+        guide=guide,
+        gather_across_devices=config.gather_across_devices and distributed.is_distributed(),
     )
     trainer = SentenceTransformerTrainer(
         model=model,
@@ -150,7 +160,8 @@ def finetune(
         evaluator=evaluator,
         callbacks=callbacks,
     )
-    resume_from = _resume_point(config, checkpoint_dir)
+    with distributed.main_process_first():  # rank 0 removes a cut-short checkpoint first
+        resume_from = _resume_point(config, checkpoint_dir)
     start = time.perf_counter()
     output = trainer.train(resume_from_checkpoint=resume_from)
     seconds = time.perf_counter() - start
@@ -167,6 +178,7 @@ def finetune(
         best_metric=trainer.state.best_metric,
         epoch_metrics=curve,
         stopped_early=trainer.state.global_step < trainer.state.max_steps,
+        **distributed.layout(config.batch_size, config.gradient_accumulation_steps),
     )
 
 

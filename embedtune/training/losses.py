@@ -27,15 +27,19 @@ def build_loss(
     *,
     mini_batch_size: int = 16,
     guide: SentenceTransformer | None = None,
+    gather_across_devices: bool = False,
 ) -> nn.Module:
+    """`gather_across_devices`: under DDP, every rank's embeddings join the in-batch candidates
+    (N processes with batch B score against N*B, like one process with batch N*B)."""
+    gather = {"gather_across_devices": gather_across_devices}
     if name == "mnrl":
-        inner = MultipleNegativesRankingLoss(model)
+        inner = MultipleNegativesRankingLoss(model, **gather)
     elif name == "cached_mnrl":
-        inner = CachedMultipleNegativesRankingLoss(model, mini_batch_size=mini_batch_size)
+        inner = CachedMultipleNegativesRankingLoss(model, mini_batch_size=mini_batch_size, **gather)
     elif name == "gist":
         if guide is None:
             raise ConfigError("the gist loss needs a guide model (the base model)")
-        inner = GISTEmbedLoss(model, guide=guide)
+        inner = GISTEmbedLoss(model, guide=guide, **gather)
     else:
         raise ConfigError(f"unknown loss {name!r}")
     return MatryoshkaLoss(model, inner, matryoshka_dims=dims)
