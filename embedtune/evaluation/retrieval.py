@@ -17,12 +17,13 @@ import os
 import time
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 from sentence_transformers import SentenceTransformer
 
 from embedtune.data.retrieval_data import RetrievalData
 from embedtune.evaluation.metrics import MAX_K, mean_metrics, query_metrics
+from embedtune.search import CorpusIndex, encode_corpus, id_ranks, resolve_index, search
+from embedtune.search.report import search_info
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ class RetrievalEvaluation:
     dims: list[int]
     by_dim: dict[int, DimensionResult]
     seconds: float
+    search: dict | None = None  # the corpus search used (embedtune.search.report.search_info)
 
     def metrics(self) -> dict[str, dict[str, float]]:
         """{"<dim>": {metric: value}} as written to results.json."""
@@ -50,6 +52,7 @@ class RetrievalEvaluation:
             "seconds": self.seconds,
             "metrics": self.metrics(),
             "per_query": {str(d): self.by_dim[d].per_query for d in self.dims},
+            **({"search": self.search} if self.search else {}),
         }
 
     @classmethod
@@ -58,7 +61,7 @@ class RetrievalEvaluation:
         by_dim = {
             d: DimensionResult(data["metrics"][str(d)], data["per_query"][str(d)]) for d in dims
         }
-        return cls(dims, by_dim, float(data.get("seconds", 0.0)))
+        return cls(dims, by_dim, float(data.get("seconds", 0.0)), data.get("search"))
 
 
 def encode_texts(
@@ -89,32 +92,26 @@ def rank_documents(
     top_k: int = MAX_K,
     query_block: int = 256,
     exclude_ids: list[str] | None = None,
+    index: str = "exact",
 ) -> list[list[str]]:
     """Top-k document ids per query by cosine similarity of the first `dim` components.
 
-    Queries are scored in blocks, so memory stays at query_block x corpus scores.
+    Scored in blocks of queries x documents (embedtune.search.exact), so memory stays bounded;
+    `index` "faiss-flat" / "faiss-hnsw" searches through FAISS instead.
     `exclude_ids[i]` (BEIR's ignore_identical_ids: the query's own id) is never returned for
     query i.
     """
-    q = torch.nn.functional.normalize(query_embeddings[:, :dim].float(), dim=-1)
-    c = torch.nn.functional.normalize(corpus_embeddings[:, :dim].float(), dim=-1)
-    position = {doc_id: i for i, doc_id in enumerate(corpus_ids)} if exclude_ids else {}
-    k = min(top_k, c.shape[0])
-    id_rank = np.argsort(np.argsort(np.array(corpus_ids, dtype=object)))  # rank of each id
-    ranked: list[list[str]] = []
-    for start in range(0, q.shape[0], query_block):
-        scores = (q[start : start + query_block] @ c.T).cpu().numpy()
-        if exclude_ids:
-            for offset, query_id in enumerate(exclude_ids[start : start + query_block]):
-                if query_id in position:
-                    scores[offset, position[query_id]] = -np.inf
-        for row in scores:
-            candidates = np.argpartition(-row, k - 1)[:k]
-            threshold = row[candidates].min()
-            candidates = np.flatnonzero(row >= threshold)  # keep every tie at the cut-off
-            order = np.lexsort((id_rank[candidates], -row[candidates]))[:k]
-            ranked.append([corpus_ids[i] for i in candidates[order] if row[i] > -np.inf])
-    return ranked
+    found = search(
+        query_embeddings,
+        corpus_embeddings,
+        top_k,
+        index=index,
+        dim=dim,
+        corpus_ids=corpus_ids,
+        exclude_ids=exclude_ids or None,
+        query_block=query_block,
+    )
+    return found.ids(corpus_ids)
 
 
 def evaluated_query_ids(data: RetrievalData) -> list[str]:
@@ -160,7 +157,8 @@ def encode_task(
     show_progress_bar: bool = False,
 ) -> EncodedTask:
     """Encode the evaluated queries and the whole corpus once, at full dimension
-    (`show_progress_bar`: one bar, the corpus; queries are quick)."""
+    (`show_progress_bar`: one bar, the corpus; queries are quick). A large corpus is encoded in
+    chunks into a float16 store (embedtune.search.store.encode_corpus)."""
     start = time.perf_counter()
     # Sentence Transformers passes tqdm an explicit `disable`, which overrides TQDM_DISABLE
     # (what --quiet sets): honour the switch here
@@ -174,10 +172,9 @@ def encode_task(
         prompt=query_prompt,
         batch_size=batch_size,
     )
-    corpus = encode_texts(
+    corpus = encode_corpus(
         model,
         [data.corpus[d] for d in corpus_ids],
-        kind="document",
         prompt=document_prompt,
         batch_size=batch_size,
         show_progress_bar=show_progress_bar,
@@ -196,6 +193,7 @@ def evaluate_retrieval(
     show_progress_bar: bool = False,
     ignore_identical_ids: bool = False,
     encoded: EncodedTask | None = None,
+    index: str = "exact",
 ) -> RetrievalEvaluation:
     """Evaluate test queries against the whole corpus at each dimension in `dims`.
 
@@ -203,6 +201,8 @@ def evaluate_retrieval(
     again and `model` may be None. `seconds` counts the encoding either way.
     `ignore_identical_ids`: BEIR/MTEB's rule for sets whose queries are also corpus documents
     (ArguAna): a retrieved document whose id equals the query id is skipped.
+    `index`: config.index (auto, exact, faiss-flat, faiss-hnsw); an HNSW index's recall@100
+    against exact search is measured per dim and recorded in `search`.
     """
     start = time.perf_counter()
     if encoded is None:
@@ -221,15 +221,21 @@ def evaluate_retrieval(
         encoded.check_matches(data)
         encode_seconds = encoded.seconds
     query_ids = encoded.query_ids
+    kind = resolve_index(index, len(encoded.corpus_ids))
+    ranks = id_ranks(encoded.corpus_ids)
+    exclude_ids = query_ids if ignore_identical_ids else None
+    recall: dict[str, float] = {}
     by_dim: dict[int, DimensionResult] = {}
     for dim in dims:
-        ranked = rank_documents(
-            encoded.queries,
-            encoded.corpus,
-            encoded.corpus_ids,
-            dim,
-            exclude_ids=query_ids if ignore_identical_ids else None,
+        corpus_index = CorpusIndex(
+            encoded.corpus, dim=dim, kind=kind, corpus_ids=encoded.corpus_ids, ranks=ranks
         )
+        found = corpus_index.search(encoded.queries, MAX_K, exclude_ids=exclude_ids)
+        if corpus_index.approximate:
+            recall[str(dim)] = corpus_index.recall_against_exact(
+                encoded.queries, found, exclude_ids=exclude_ids
+            )
+        ranked = found.ids(encoded.corpus_ids)
         per_query = {
             qid: query_metrics(ranking, data.relevant[qid])
             for qid, ranking in zip(query_ids, ranked)
@@ -243,4 +249,5 @@ def evaluate_retrieval(
             by_dim[dim].metrics["recall@10"],
         )
     seconds = encode_seconds + time.perf_counter() - start
-    return RetrievalEvaluation(list(dims), by_dim, seconds)
+    info = search_info(kind, index, encoded.corpus, len(query_ids), recall)
+    return RetrievalEvaluation(list(dims), by_dim, seconds, info)

@@ -31,6 +31,7 @@ from sentence_transformers.util.hard_negatives import mine_hard_negatives
 
 from embedtune.data.retrieval_data import DOCUMENT, NEGATIVE, QUERY
 from embedtune.errors import ConfigError
+from embedtune.search.mining import mining_search_options
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +84,7 @@ def _mine(
     query_prompt: str | None,
     document_prompt: str | None,
     batch_size: int,
+    index: str = "exact",
 ) -> dict[tuple[str, str], list[str]]:
     """(query, document) -> up to num_negatives mined negatives, hardest first."""
     candidates = len(set(corpus) | set(documents)) - 1
@@ -107,6 +109,7 @@ def _mine(
         output_format="triplet",  # one row per (pair, negative), hardest first
         batch_size=batch_size,
         verbose=False,
+        **mining_search_options(index, candidates + 1),  # FAISS when --index asks (or auto)
     )
     positives = _positives_by_query(queries, documents)
     found: dict[tuple[str, str], list[str]] = {}
@@ -131,13 +134,15 @@ def add_hard_negatives(
     document_prompt: str | None = None,
     batch_size: int = 64,
     seed: int = 42,
+    index: str = "exact",
 ) -> tuple[Dataset, MiningReport]:
     """`train` (query, document) with `num_negatives` negative columns: same rows, same order.
 
     Candidates are the training documents plus `corpus` (the protocol decides: under by-document
     only training documents, otherwise the whole corpus); a query's own positives never qualify.
     `cross_encoder` rescores the candidates (the margin then applies to its scores), which filters
-    false negatives the bi-encoder cannot see.
+    false negatives the bi-encoder cannot see. `index` (config.index) picks Sentence
+    Transformers' FAISS search for a large pool (embedtune.search.mining).
     """
     if NEGATIVE in train.column_names:
         raise ConfigError("the training data already has a negative column; nothing to mine")
@@ -163,6 +168,7 @@ def add_hard_negatives(
         query_prompt=query_prompt,
         document_prompt=document_prompt,
         batch_size=batch_size,
+        index=index,
     )
     positives = _positives_by_query(queries, documents)
     rng = random.Random(seed)
