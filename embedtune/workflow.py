@@ -43,7 +43,10 @@ from embedtune.evaluation.retrieval import (
     evaluate_retrieval,
 )
 from embedtune.evaluation.verdict import verdict_block
+from embedtune.guard.outputs import guard_and_merge_blocks
+from embedtune.guard.task import Guard, evaluate_guard, load_guard
 from embedtune.io import write_dir_atomic, write_json_atomic
+from embedtune.merging.run import MergeOutcome, merge_after_training
 from embedtune.reporting.chart import plot_evaluation
 from embedtune.reporting.hardware import describe_hardware
 from embedtune.reporting.html_report import write_html_report
@@ -234,6 +237,7 @@ class TrainOutcome:
     selected: str  # "finetuned" | "base"
     summary: TrainingSummary
     selection: dict[str, Any]  # results.json "selection"
+    merge: MergeOutcome | None = None  # merge_base: the saved model is a base/finetuned merge
 
 
 def _set_prompts_and_card(model: SentenceTransformer, config: FinetuneConfig) -> None:
@@ -257,6 +261,7 @@ def train(
     output: str | Path,
     *,
     carved: ValidationSplit | None = None,
+    guard: Guard | None = None,
 ) -> TrainOutcome:
     """Finetune `model` (the base, trained in place) and keep the best candidate.
 
@@ -264,6 +269,8 @@ def train(
     the one to beat. When no checkpoint beats it, the base weights are restored and the outcome
     says so. Checkpoints go to OUTPUT/checkpoints. `carved`: a validation split made beforehand
     (the learning curve carves once and trains on fractions of its training side).
+    `merge_base` then merges the kept finetuned weights with the base's (`guard`, scored on the
+    base beforehand, constrains `auto`; embedtune.merging).
     """
     _set_prompts_and_card(model, config)
     checkpoints = Path(output) / "checkpoints"
@@ -342,7 +349,10 @@ def train(
         best_checkpoint=summary.best_checkpoint,
         stopped_early=summary.stopped_early,
     )
-    return TrainOutcome(model, selected, summary, selection)
+    merge = merge_after_training(
+        model, base_weights, config, improved=improved, validation=carved.validation, guard=guard
+    )
+    return TrainOutcome(model, selected, summary, selection, merge)
 
 
 def save_model_folder(model: SentenceTransformer, path: str | Path) -> Path:
@@ -494,6 +504,7 @@ def _run_finetune(config: FinetuneConfig) -> dict[str, Any]:
     output = Path(config.output)
     started = time.perf_counter()
     data = load_data(config)
+    guard = load_guard(config)  # an unusable --guard-data is refused here, before training
     model = load_base_model(config)
     if distributed.is_main_process():
         count_truncation(model, data, config)
@@ -501,7 +512,10 @@ def _run_finetune(config: FinetuneConfig) -> dict[str, Any]:
     with distributed.shared_encoding(model) as runs_here:  # rank 0 scores, all ranks encode
         before, encoded = evaluate_test(model, data, config) if runs_here else (None, None)
     encoded = encoded.cpu() if encoded is not None else None  # kept while the model trains
-    outcome = train(config, model, data, output)
+    if guard is not None:
+        logger.info("Evaluating the base model on the guard %s", guard.source)
+        guard.base = evaluate_guard(model, guard, config)
+    outcome = train(config, model, data, output, guard=guard)
     if outcome.selected == "base":
         after = before  # the same weights: no second evaluation (nor encoding)
     else:
@@ -520,7 +534,13 @@ def _run_finetune(config: FinetuneConfig) -> dict[str, Any]:
         data=data,
         training=outcome.summary.as_dict(),
         selection=outcome.selection,
-        extra={**published, "total_seconds": round(time.perf_counter() - started, 1)},
+        extra={
+            **published,
+            **guard_and_merge_blocks(
+                outcome.model, config, selected=outcome.selected, guard=guard, merge=outcome.merge
+            ),
+            "total_seconds": round(time.perf_counter() - started, 1),
+        },
     )
     evaluations = {"base": before, "finetuned": after}
     add_baselines_and_deployment(
