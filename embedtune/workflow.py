@@ -56,6 +56,8 @@ from embedtune.reporting.provenance import data_fingerprint, provenance
 from embedtune.reporting.results import build_results, write_results
 from embedtune.reporting.results_schema import DEPLOYMENT_FILE
 from embedtune.run_outputs import StagedOutputs, check_base_model_outside_output, output_lock
+from embedtune.search import require_index_package
+from embedtune.search.report import results_search_block
 from embedtune.training.finetune import TrainingSummary, finetune
 from embedtune.training.hard_negatives import add_hard_negatives
 from embedtune.training.model_loading import load_model
@@ -122,6 +124,7 @@ def evaluate(
         ignore_identical_ids=config.ignore_identical_ids,
         show_progress_bar=show_progress_bar,
         encoded=encoded,
+        index=config.index,
     )
 
 
@@ -213,6 +216,7 @@ def mine_negatives(
         document_prompt=config.document_prompt,
         batch_size=config.eval_batch_size,
         seed=config.seed,
+        index=config.index,
     )
     return dataclasses.replace(data, train=train), report.as_dict()
 
@@ -464,6 +468,7 @@ def finetune_results(
             "verdict": verdict,
             "provenance": provenance(seed=config.seed, data=data),
             "output_dir": str(config.output),
+            **results_search_block({"base": before.search, "finetuned": after.search}),
             **(extra or {}),
         },
     )
@@ -493,6 +498,7 @@ def run_finetune(config: FinetuneConfig) -> dict[str, Any]:
     """The whole job: data, base evaluation, training with selection, one test evaluation of the
     selected model, save, report. Outputs appear together when the run completes."""
     check_base_model_outside_output(config.base_model, config.output)
+    require_index_package(config.index)  # --index faiss-* without faiss: refused before work
     distributed.init()  # under torchrun / accelerate launch: one job across the processes
     if not distributed.is_main_process():
         return _run_finetune(config)  # trains and serves encodings; writes nothing
@@ -579,6 +585,7 @@ def config_for_model(config: FinetuneConfig, model_path: str) -> FinetuneConfig:
 def run_evaluate(model_path: str, config: FinetuneConfig) -> dict[str, Any]:
     """Evaluate one model on the held-out part of the data; same results shape, one model."""
     config = config_for_model(config, model_path)
+    require_index_package(config.index)  # --index faiss-* without faiss: refused before work
     with output_lock(config.output):
         staged = StagedOutputs(config.output)
         results, evaluations, data = _evaluate_model(model_path, config, staged.staging)
@@ -608,6 +615,7 @@ def _evaluate_model(
             "output_dir": str(config.output),
             "protocol": {**data.protocol, "ignore_identical_ids": config.ignore_identical_ids},
             "provenance": provenance(seed=config.seed, data=data),
+            **results_search_block({"model": evaluation.search}),
         },
     )
     evaluations = {"model": evaluation}

@@ -239,6 +239,22 @@ class DeploymentSummary(TypedDict):
     cells: int
 
 
+# The corpus search of the test evaluations (embedtune.search.report; docs/scale.md).
+SearchBlock = TypedDict(
+    "SearchBlock",
+    {
+        "index": Required[Literal["exact", "faiss-flat", "faiss-hnsw"]],  # the one used
+        "requested": Required[Literal["auto", "exact", "faiss-flat", "faiss-hnsw"]],
+        "corpus": Required[int],  # documents searched
+        "storage": Required[str],  # corpus embeddings: float32, float16, float16-memmap
+        "hnsw": dict[str, int],  # M, efConstruction, efSearch (faiss-hnsw only)
+        "recall@100": dict[str, dict[str, float]],  # model label -> dim -> vs exact (HNSW)
+        "recall_queries": int,  # test queries sampled for recall@100
+    },
+    total=False,
+)
+
+
 class _CommonResults(TypedDict, total=False):
     schema_version: Required[int]
     kind: Required[Literal["finetune", "evaluate"]]
@@ -252,6 +268,7 @@ class _CommonResults(TypedDict, total=False):
     total_seconds: float
     baselines: BaselinesBlock  # absent when turned off (--no-baselines)
     deployment: DeploymentSummary  # present only when asked (--deployment)
+    search: SearchBlock  # how the corpus was searched (absent in files of older runs)
 
 
 class FinetuneResults(_CommonResults, total=False):
