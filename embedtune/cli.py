@@ -134,6 +134,9 @@ def base_kept(results: dict[str, Any]) -> bool:
 
 
 def _finetune(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
+    from embedtune.pipelines.remote_settings import remote_settings_from_args
+
+    remote = remote_settings_from_args(args)
     config = finetune_config(args)
     if args.dry_run:
         return dry_run(config, "finetune"), EXIT_OK
@@ -153,7 +156,7 @@ def _finetune(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
         from embedtune.pipelines.finetune_embeddings import run_pipeline
 
         pin_zenml_source_root()
-        results = run_pipeline(config)
+        results = run_pipeline(config, remote=remote)
     else:
         from embedtune.workflow import run_finetune
 
@@ -203,7 +206,13 @@ def _generate(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
     return run_generate(config), EXIT_OK
 
 
-COMMANDS = {"finetune": _finetune, "evaluate": _evaluate, "generate": _generate}
+def _curve(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
+    from embedtune.curve.cli import curve_command
+
+    return curve_command(args)
+
+
+COMMANDS = {"finetune": _finetune, "evaluate": _evaluate, "generate": _generate, "curve": _curve}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -503,8 +503,15 @@ def _finetune_parser(commands: argparse._SubParsersAction) -> None:
         formatter_class=HelpFormatter,
     )
     _add_settings(parser, FINETUNE)
-    _add_run_flags(parser).add_argument(
+    run_flags = _add_run_flags(parser)
+    run_flags.add_argument(
         "--pipeline", action="store_true", help="run as the ZenML pipeline finetune_embeddings"
+    )
+    run_flags.add_argument(
+        "--remote-config",
+        metavar="YAML",
+        help="with --pipeline: Docker image, GPUs/memory and step operator for a remote ZenML "
+        "stack, e.g. configs/remote.yaml (docs/remote.md)",
     )
     add_output_flags(parser)
 

@@ -1,4 +1,5 @@
-"""The evaluation report as an artifact: chart PNG plus an HTML page, both shown in the dashboard."""
+"""The evaluation report as an artifact: results.json, the chart PNG and the HTML page (both shown
+in the dashboard) and per_query.json: the files a run writes to OUTPUT, also on a remote stack."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ class EvaluationReport:
     results: dict[str, Any]
     chart_png: bytes
     html: str
+    per_query: dict[str, Any] | None = None  # OUTPUT/per_query.json: scores per query and model
 
 
 class EvaluationReportMaterializer(BaseMaterializer):
@@ -34,7 +36,11 @@ class EvaluationReportMaterializer(BaseMaterializer):
             chart = handle.read()
         with self.artifact_store.open(self._path("report.html"), "r") as handle:
             html = handle.read()
-        return EvaluationReport(results, chart, html)
+        per_query = None
+        if self.artifact_store.exists(self._path("per_query.json")):
+            with self.artifact_store.open(self._path("per_query.json"), "r") as handle:
+                per_query = json.load(handle)
+        return EvaluationReport(results, chart, html, per_query)
 
     def save(self, report: EvaluationReport) -> None:
         with self.artifact_store.open(self._path("results.json"), "w") as handle:
@@ -43,6 +49,9 @@ class EvaluationReportMaterializer(BaseMaterializer):
             handle.write(report.chart_png)
         with self.artifact_store.open(self._path("report.html"), "w") as handle:
             handle.write(report.html)
+        if report.per_query is not None:
+            with self.artifact_store.open(self._path("per_query.json"), "w") as handle:
+                json.dump(report.per_query, handle, default=str)
 
     def save_visualizations(self, report: EvaluationReport) -> dict[str, VisualizationType]:
         return {

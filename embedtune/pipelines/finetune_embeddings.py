@@ -9,6 +9,8 @@ from typing import Any
 from zenml import Model, pipeline
 
 from embedtune.config import FinetuneConfig
+from embedtune.pipelines.remote_outputs import copy_run_outputs, runs_in_this_process
+from embedtune.pipelines.remote_settings import RemoteSettings, apply_remote_settings
 from embedtune.run_outputs import check_base_model_outside_output, output_lock
 from embedtune.steps.data_loader import load_and_split_data
 from embedtune.steps.evaluators import evaluate_base_model, evaluate_finetuned_model
@@ -40,16 +42,25 @@ def finetune_embeddings(config: dict[str, Any]) -> None:
     )
 
 
-def run_pipeline(config: FinetuneConfig, model_name: str = MODEL_NAME) -> dict[str, Any]:
-    """Run the pipeline on the active ZenML stack; returns the results.json content."""
+def run_pipeline(
+    config: FinetuneConfig, model_name: str = MODEL_NAME, remote: RemoteSettings | None = None
+) -> dict[str, Any]:
+    """Run the pipeline on the active ZenML stack; returns the results.json content. `remote`:
+    Docker, resource and step operator settings for a remote stack (configs/remote.yaml); on
+    a remote orchestrator OUTPUT is then filled from the run's artifacts."""
     model = Model(
         name=model_name,
         description="Sentence-embedding model finetuned for retrieval by embedtune",
         tags=["embeddings", "retrieval", "matryoshka"],
     )
+    pipeline_ = finetune_embeddings.with_options(model=model)
+    if remote is not None:
+        pipeline_ = apply_remote_settings(pipeline_, remote)
     check_base_model_outside_output(config.base_model, config.output)
     with output_lock(config.output):  # the local orchestrator runs the steps in this process
-        run = finetune_embeddings.with_options(model=model)(config=config.public_dict())
+        run = pipeline_(config=config.public_dict())
+        if not runs_in_this_process():  # the steps wrote OUTPUT on a container's disk
+            copy_run_outputs(run, config.output)
     report = run.steps["visualize_evaluation"].outputs["evaluation_report"][0].load()
     version = run.model_version.name if run.model_version else "?"
     logger.info(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -66,7 +67,8 @@ def visualize_evaluation(
     log_metadata(metadata={"results": metadata_summary(results)}, infer_model=True)
     tag_model_version(results["verdict"]["selected"])
     chart = (Path(settings.output) / "evaluation.png").read_bytes()
-    return EvaluationReport(results, chart, render_html_report(results))
+    per_query = json.loads((Path(settings.output) / "per_query.json").read_text("utf-8"))
+    return EvaluationReport(results, chart, render_html_report(results), per_query)
 
 
 def tag_model_version(selected: str) -> None:
