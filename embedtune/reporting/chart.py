@@ -66,8 +66,13 @@ def build_figure(results: dict[str, Any], metric: str = PRIMARY_METRIC) -> Figur
     rows = view.rows(metric)
     series = _series(view, rows)
     with_intervals = view.is_finetune and all(row.low is not None for row in rows)
-    fig = Figure(figsize=(max(6.0, 2.2 + 1.6 * len(rows)), 4.8), dpi=120)
-    ax = fig.subplots()
+    guard = view.is_finetune and "guard" in results  # a second panel: the guard change
+    fig = Figure(figsize=(max(6.0, 2.2 + 1.6 * len(rows)) * (1.8 if guard else 1), 4.8), dpi=120)
+    ax, *panels = fig.subplots(1, 2 if guard else 1, squeeze=False)[0]
+    if guard:
+        from embedtune.reporting.guard_chart import draw_guard_panel
+
+        draw_guard_panel(panels[0], results)
     _draw_bars(ax, series, _error_bars(rows) if with_intervals else None)
     top = max(v for s in series for v in s.values)
     if with_intervals:

@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from embedtune.io import write_text_atomic
+from embedtune.reporting import guard_sections
 from embedtune.reporting import html_sections as sections
 from embedtune.reporting.chart import evaluation_png
 from embedtune.reporting.curve_chart import curve_png
+from embedtune.reporting.guard_chart import merge_curve_png
 from embedtune.reporting.html_sections import e
 from embedtune.reporting.results_schema import PRIMARY_METRIC
 from embedtune.reporting.results_view import ResultsView
@@ -85,6 +87,8 @@ def render_html_report(results: dict[str, Any]) -> str:
         body += [
             sections.comparison_section(view),
             sections.selection_section(view, _b64(curve_png(results))),
+            guard_sections.guard_section(results),
+            guard_sections.merge_section(results, _b64(merge_curve_png(results))),
         ]
     body += [
         sections.baselines_section(view),

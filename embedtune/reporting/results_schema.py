@@ -239,6 +239,43 @@ class DeploymentSummary(TypedDict):
     cells: int
 
 
+class GuardBlock(TypedDict):
+    """--guard-data: the base and the saved model on an out-of-domain source (embedtune.guard)."""
+
+    source: str
+    test_queries: int
+    corpus: int
+    base: ScoresByDim
+    finetuned: ScoresByDim  # the saved model (merged, or the base when it was kept)
+    comparison: dict[str, ComparisonEntry]  # saved - base on the guard
+    tolerance: float  # a drop at best_dim within this (or not significant) is acceptable
+    within_tolerance: bool
+    best_dim: int
+
+
+class MergePoint(TypedDict):
+    base_weight: float
+    validation: float | None  # nDCG@10 at best_dim on the validation queries
+    guard: float | None  # nDCG@10 at best_dim on the guard (None: not scored)
+    guard_delta: float | None  # vs the base model on the guard
+    guard_ci95: tuple[float, float] | None
+    guard_ok: bool | None
+
+
+class MergeBlock(TypedDict):
+    """--merge-base: the saved model = base_weight x base + (1 - base_weight) x finetuned."""
+
+    base_weight: float
+    mode: Literal["fixed", "auto"]
+    method: str
+    chosen_on: str
+    metric: str
+    tolerance: float
+    tensors_merged: int
+    tensors_kept: int
+    curve: list[MergePoint]  # auto only: every base weight scored
+
+
 # The corpus search of the test evaluations (embedtune.search.report; docs/scale.md).
 SearchBlock = TypedDict(
     "SearchBlock",
@@ -282,6 +319,8 @@ class FinetuneResults(_CommonResults, total=False):
     training: Required[Training]
     model_path: Required[str]
     push_to_hub: PushToHub
+    guard: GuardBlock  # present only with --guard-data
+    merge: MergeBlock  # present only with --merge-base (and a finetuned model to merge)
 
 
 class EvaluateResults(_CommonResults, total=False):
@@ -479,6 +518,12 @@ def _check_consistency(results: dict[str, Any], kind: str, source: str) -> None:
                 raise ResultsError(
                     f"{source}: key 'deployment.{key}.dim' is not one of the dims {sorted(dims)}"
                 )
+    for key in ("base", "finetuned", "comparison") if "guard" in results else ():
+        if set(results["guard"][key]) != dims:
+            raise ResultsError(
+                f"{source}: key 'guard.{key}' has dims {sorted(results['guard'][key])}, "
+                f"but 'dims' lists {sorted(dims)}"
+            )
 
 
 def _check_baselines(block: dict[str, Any], kind: str, dims: set[str], source: str) -> None:
