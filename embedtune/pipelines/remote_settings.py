@@ -220,25 +220,35 @@ def docker_settings(remote: RemoteSettings) -> Any:
     return DockerSettings(**options)
 
 
-def resource_settings(remote: RemoteSettings) -> Any:
+def resource_settings(remote: RemoteSettings) -> Any | None:
+    """ResourceSettings with what was asked for; None when nothing was (so that a step
+    operator which picks its hardware otherwise, like SageMaker's instance type, has nothing
+    to warn about)."""
     from zenml.config import ResourceSettings
 
-    options: dict[str, Any] = {"gpu_count": remote.gpus}
+    options: dict[str, Any] = {}
+    if remote.gpus:
+        options["gpu_count"] = remote.gpus
     if remote.memory:
         options["memory"] = remote.memory
     if remote.cpu_count is not None:
         options["cpu_count"] = remote.cpu_count
-    return ResourceSettings(**options)
+    return ResourceSettings(**options) if options else None
 
 
 def step_configurations(remote: RemoteSettings) -> dict[str, dict[str, Any]]:
-    """Per step: ResourceSettings, and the step operator where it applies."""
+    """Per step that trains or encodes: ResourceSettings, and the step operator where it
+    applies."""
+    resources = resource_settings(remote)
     configurations: dict[str, dict[str, Any]] = {}
     for step in (FINETUNE_STEP, *EVALUATION_STEPS):
-        configuration: dict[str, Any] = {"settings": {"resources": resource_settings(remote)}}
+        configuration: dict[str, Any] = {}
+        if resources is not None:
+            configuration["settings"] = {"resources": resources}
         if remote.step_operator and (step == FINETUNE_STEP or remote.step_operator_on_evaluation):
             configuration["step_operator"] = remote.step_operator
-        configurations[step] = configuration
+        if configuration:
+            configurations[step] = configuration
     return configurations
 
 
