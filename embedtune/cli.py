@@ -212,7 +212,19 @@ def _curve(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
     return curve_command(args)
 
 
-COMMANDS = {"finetune": _finetune, "evaluate": _evaluate, "generate": _generate, "curve": _curve}
+def _export(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
+    from embedtune.export.command import run_export_command
+
+    return run_export_command(args)
+
+
+COMMANDS = {
+    "finetune": _finetune,
+    "evaluate": _evaluate,
+    "generate": _generate,
+    "curve": _curve,
+    "export": _export,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

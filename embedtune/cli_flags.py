@@ -618,6 +618,9 @@ def build_parser() -> argparse.ArgumentParser:
     from embedtune.curve.cli import add_curve_parser  # it reuses this module's helpers
 
     add_curve_parser(commands)
+    from embedtune.export.command import add_export_parser
+
+    add_export_parser(commands)
     return parser
 
 

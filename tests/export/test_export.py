@@ -1,0 +1,133 @@
+"""Export the real base model to ONNX (float32, int8) and OpenVINO, load it without optimum,
+and check it encodes like the torch model; bad input leaves nothing behind."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from embedtune.cli import main
+from embedtune.errors import ConfigError
+from embedtune.export import EXPORT_RECORD, export_model, load_exported
+
+TEXTS = [
+    "What notice period applies when a tenant ends the lease?",
+    "The landlord must return the deposit within six weeks of the keys being handed back, "
+    "less documented damage beyond normal wear and tear.",
+    "appeal deadline",
+]
+
+
+def _cosines(encoder, short_model, kind: str) -> np.ndarray:
+    encode = getattr(encoder, f"encode_{kind}")
+    reference = getattr(short_model, f"encode_{kind}")
+    prompt = {"query": "query: ", "document": "passage: "}[kind]
+    mine = encode(TEXTS)
+    theirs = reference(TEXTS, prompt=prompt, convert_to_numpy=True)
+    return (mine * theirs).sum(axis=1) / (
+        np.linalg.norm(mine, axis=1) * np.linalg.norm(theirs, axis=1)
+    )
+
+
+def test_onnx_folder_has_sentence_transformers_layout_and_prompts(exports):
+    folder = exports["onnx"]
+    assert (folder / "onnx" / "model.onnx").is_file()
+    assert not list(folder.rglob("*.safetensors")), "the torch weights are not shipped"
+    modules = json.loads((folder / "modules.json").read_text())
+    assert [m["path"] for m in modules] == ["", "1_Pooling", "2_Normalize"]
+    prompts = json.loads((folder / "config_sentence_transformers.json").read_text())["prompts"]
+    assert prompts == {"query": "query: ", "document": "passage: "}
+    record = json.loads((folder / EXPORT_RECORD).read_text())
+    assert (record["format"], record["precision"], record["pooling"]) == ("onnx", "fp32", "mean")
+    card = (folder / "README.md").read_text()
+    assert "float32" in card and 'backend="onnx"' in card and "load_exported" in card
+    int8 = exports["onnx-int8"]
+    assert (int8 / "onnx" / "model_qint8_quantized.onnx").is_file()
+    assert "int8" in (int8 / "README.md").read_text()
+
+
+def test_onnx_fp32_and_int8_encode_like_torch(exports, short_model):
+    fp32 = load_exported(exports["onnx"], max_seq_length=32)
+    int8 = load_exported(exports["onnx-int8"], max_seq_length=32)
+    assert fp32.max_seq_length == 32 and fp32.prompts["query"] == "query: "
+    for kind in ("query", "document"):  # each with the folder's own prompt
+        assert _cosines(fp32, short_model, kind).min() > 0.999
+        assert _cosines(int8, short_model, kind).min() > 0.98
+    without_prompt = fp32.encode(TEXTS[:1])
+    assert float(without_prompt[0] @ fp32.encode_query(TEXTS[:1])[0]) < 0.999  # prompt applied
+    assert np.allclose(np.linalg.norm(fp32.encode(TEXTS), axis=1), 1, atol=1e-5)  # Normalize
+
+
+def test_openvino_fp32_loads_and_matches(prompted_model, exports, short_model, tmp_path):
+    folder = tmp_path / "ov"
+    record = export_model(prompted_model, "openvino", None, folder, from_onnx=exports["onnx"])
+    assert (folder / record["file"]).is_file() and record["file"].startswith("openvino/")
+    encoder = load_exported(folder, max_seq_length=32)
+    assert _cosines(encoder, short_model, "query").min() > 0.999
+
+
+def test_reevaluation_scores_the_export_with_an_interval(exports, legal, legal_encoded):
+    from embedtune.deployment.encoded import evaluate_encoded
+    from embedtune.export.reevaluate import compare_to_torch, evaluate_exported
+
+    dims = [384, 64]
+    torch_evaluation = evaluate_encoded(legal_encoded, legal, dims)
+    encoder = load_exported(exports["onnx-int8"], max_seq_length=32)
+    # the fixture's torch encoding has no prompts: score the export the same way
+    exported = evaluate_exported(encoder, legal, dims, query_prompt="", document_prompt="")
+    block = compare_to_torch(torch_evaluation, exported, name="onnx-int8")
+    for dim in ("384", "64"):
+        low, high = block["vs_torch"][dim]["ci95"]
+        assert low <= block["vs_torch"][dim]["ndcg@10_delta"] <= high
+        assert block["torch"][dim] == round(torch_evaluation.by_dim[int(dim)].metrics["ndcg@10"], 6)
+        assert abs(block["exported"][dim] - block["torch"][dim]) < 0.05
+    assert block["warnings"] == [] or all("loses" in w for w in block["warnings"])
+
+
+def test_a_significant_drop_is_a_warning(legal, legal_encoded, caplog):
+    from embedtune.deployment.encoded import evaluate_encoded
+    from embedtune.evaluation.retrieval import DimensionResult, RetrievalEvaluation
+    from embedtune.export.reevaluate import compare_to_torch
+
+    torch_evaluation = evaluate_encoded(legal_encoded, legal, [384])
+    worse = {q: {**m, "ndcg@10": 0.0} for q, m in torch_evaluation.by_dim[384].per_query.items()}
+    broken = RetrievalEvaluation([384], {384: DimensionResult({"ndcg@10": 0.0}, worse)}, 0.0)
+    block = compare_to_torch(torch_evaluation, broken, name="onnx-int8")
+    assert block["vs_torch"]["384"]["significant"] and block["vs_torch"]["384"]["ci95"][1] < 0
+    assert len(block["warnings"]) == 1 and "384 dims" in block["warnings"][0]
+    assert "onnx-int8 loses" in caplog.text
+
+
+def test_cli_refuses_a_folder_that_is_not_a_model(capsys, tmp_path):
+    output = tmp_path / "out"
+    code = main(["export", "--model", str(tmp_path), "--format", "onnx", "--output", str(output)])
+    err = capsys.readouterr()
+    assert code == 2 and err.out == ""
+    assert "not a Sentence Transformers model folder: no modules.json" in err.err
+    assert not output.exists()
+
+
+def test_cli_refuses_unknown_format_and_precision(capsys, prompted_model, tmp_path):
+    output = tmp_path / "out"
+    for flags, message in (
+        (["--format", "tflite"], "unknown export format 'tflite': choose from onnx, openvino"),
+        (["--format", "onnx", "--quantize", "int4"], "unknown export precision 'int4'"),
+    ):
+        code = main(["export", "--model", str(prompted_model), *flags, "--output", str(output)])
+        assert code == 2
+        assert message in capsys.readouterr().err
+        assert not output.exists()
+
+
+def test_missing_package_names_the_extra(monkeypatch, prompted_model, tmp_path):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "openvino" else real(name)
+    )
+    with pytest.raises(ConfigError, match=r"needs openvino.*pip install 'embedtune\[export\]'"):
+        export_model(prompted_model, "openvino", None, tmp_path / "ov")
+    assert not (tmp_path / "ov").exists()
