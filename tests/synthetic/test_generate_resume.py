@@ -194,3 +194,35 @@ def test_concurrent_requests_and_resume_after_sigkill(
     assert all(row["query"] == f"How does {t} work?" for row, t in zip(rows, topics, strict=True))
     assert json.loads(out)["rows"] == CHUNKS
     assert not progress_path(output).exists()  # the dataset holds the progress now
+
+
+def test_progress_skips_a_line_cut_short_and_refuses_other_settings(tmp_path):
+    from embedtune.errors import ConfigError
+    from embedtune.synthetic.progress import GenerateProgress
+
+    path = tmp_path / ".out.generate-progress.jsonl"
+    settings = {"llm": "openai:a", "context": "", "max_new_tokens": 256}
+    first = GenerateProgress.start(path, settings, resume=False)
+    first.append([{"chunk_id": "c1", "query": "q?", "negative_query": "n?"}])
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write('{"chunk_id": "c2", "que')  # killed in the middle of a write
+    again = GenerateProgress.start(path, settings, resume=True)
+    assert set(again.done) == {"c1"}
+    again.append([{"chunk_id": "c2", "dropped": True}])
+    assert set(GenerateProgress.start(path, settings, resume=True).done) == {"c1", "c2"}
+    with pytest.raises(ConfigError, match=r"made with other settings \(llm\)"):
+        GenerateProgress.start(path, {**settings, "llm": "openai:b"}, resume=True)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ray") is not None, reason="ray is installed")
+def test_ray_without_ray_installed_names_the_extra(docs, tmp_path, monkeypatch):
+    from embedtune.errors import ConfigError
+    from embedtune.synthetic.generate import GenerateConfig, check_generate_config
+
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    config = GenerateConfig(
+        docs=[str(docs)], output=str(tmp_path / "gen"), llm="openai:m", ray=True
+    )
+    with pytest.raises(ConfigError, match=r"needs the 'ray' package.*pip install 'ray\[default\]'"):
+        check_generate_config(config)
+    assert not (tmp_path / "gen").exists()
