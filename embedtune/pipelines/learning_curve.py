@@ -7,7 +7,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from zenml import pipeline
+from zenml import Model, pipeline
 
 from embedtune.config import FinetuneConfig
 from embedtune.curve.fractions import DEFAULT_FRACTIONS, validate_fractions
@@ -18,6 +18,7 @@ from embedtune.steps.data_loader import load_and_split_data
 from embedtune.workflow import load_data
 
 logger = logging.getLogger(__name__)
+MODEL_NAME = "embedtune-learning-curve"  # its versions hold the curves (no weights)
 
 
 @pipeline(enable_cache=False)
@@ -31,6 +32,7 @@ def run_curve_pipeline(
     fractions: Sequence[float] = DEFAULT_FRACTIONS,
     *,
     overwrite: bool = False,
+    model_name: str = MODEL_NAME,
 ) -> dict[str, Any]:
     """Run the pipeline on the active ZenML stack; returns the curve.json content. Settings,
     fractions and the output folder are checked first (ConfigError), so a bad run never starts."""
@@ -39,8 +41,15 @@ def run_curve_pipeline(
     check_curve_output(config.output, overwrite=overwrite)
     plan_curve(config, load_data(config), fractions)  # too few pairs: refused before the run
     check_base_model_outside_output(config.base_model, config.output)
+    model = Model(
+        name=model_name,
+        description="Learning curves of embedtune finetuning (numbers only, no weights)",
+        tags=["embeddings", "retrieval", "learning-curve"],
+    )
     with output_lock(config.output):  # the local orchestrator runs the steps in this process
-        run = learning_curve(config=config.public_dict(), fractions=fractions)
+        run = learning_curve.with_options(model=model)(
+            config=config.public_dict(), fractions=fractions
+        )
     curve = run.steps["compute_learning_curve"].outputs["learning_curve"][0].load()
     logger.info(
         "ZenML run %s finished: %s",

@@ -33,6 +33,7 @@ def compute_learning_curve(
                 },
                 "verdict": {dim: entry["message"] for dim, entry in curve["verdict"].items()},
             }
-        }
+        },
+        infer_model=True,
     )
     return curve, HTMLString(render_curve_html(curve))
