@@ -25,7 +25,8 @@ STREAM_DOCUMENTS = 100_000  # from this corpus size: chunked encoding, float16 s
 CHUNK_DOCUMENTS = 8_192  # documents per encode call when streaming
 MEMMAP_BYTES = 512 * 2**20  # float16 stores from this size are memory-mapped files
 STORE_DTYPE = np.float16
-_MEMORY_MAPPED: weakref.WeakSet[torch.Tensor] = weakref.WeakSet()  # tensors over a temp file
+# Tensors over a temp file, by id (a WeakSet would compare tensors with ==).
+_MEMORY_MAPPED: weakref.WeakValueDictionary[int, torch.Tensor] = weakref.WeakValueDictionary()
 
 
 def allocate_store(rows: int, dim: int, *, memmap_bytes: int = MEMMAP_BYTES) -> np.ndarray:
@@ -45,7 +46,7 @@ def storage_kind(corpus: torch.Tensor | np.ndarray) -> str:
     """How corpus embeddings are held: float32, float16, or float16-memmap."""
     if isinstance(corpus, torch.Tensor):
         name = str(corpus.dtype).removeprefix("torch.")
-        return f"{name}-memmap" if corpus in _MEMORY_MAPPED else name
+        return f"{name}-memmap" if _MEMORY_MAPPED.get(id(corpus)) is corpus else name
     return f"{corpus.dtype}-memmap" if isinstance(corpus, np.memmap) else str(corpus.dtype)
 
 
@@ -94,5 +95,5 @@ def encode_corpus(
     embeddings = torch.from_numpy(store)
     if isinstance(store, np.memmap):
         store.flush()
-        _MEMORY_MAPPED.add(embeddings)
+        _MEMORY_MAPPED[id(embeddings)] = embeddings
     return embeddings
