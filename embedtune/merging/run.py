@@ -16,7 +16,7 @@ from embedtune.config import AUTO, FinetuneConfig
 from embedtune.data.retrieval_data import RetrievalData
 from embedtune.evaluation.retrieval import RetrievalEvaluation
 from embedtune.guard.task import GUARD_TOLERANCE, Guard
-from embedtune.merging.auto import choose_base_weight
+from embedtune.merging.auto import GRID, choose_base_weight
 from embedtune.merging.linear import StateDict, load_merged, snapshot
 
 logger = logging.getLogger(__name__)
@@ -37,9 +37,10 @@ def merge_after_training(
     improved: bool,
     validation: RetrievalData | None,
     guard: Guard | None = None,
+    grid: tuple[float, ...] = GRID,
 ) -> MergeOutcome | None:
     """Merge `model` (the selected finetuned weights) with `base_weights` in place; None when
-    no merge was asked, or when the base was kept."""
+    no merge was asked, or when the base was kept. `grid`: the base weights auto scores."""
     if config.merge_base is None:
         return None
     if not improved:
@@ -52,7 +53,7 @@ def merge_after_training(
     guard_evaluation = None
     if config.merge_base == AUTO:
         choice = choose_base_weight(
-            model, base_weights, finetuned, config, validation=validation, guard=guard
+            model, base_weights, finetuned, config, validation=validation, guard=guard, grid=grid
         )
         weight, chosen_on, curve = choice.base_weight, choice.chosen_on, choice.curve
         guard_evaluation = choice.guard_evaluations.get(weight)

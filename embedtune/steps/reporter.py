@@ -45,7 +45,9 @@ def visualize_evaluation(
         "base": RetrievalEvaluation.from_dict(base_evaluation),
         "finetuned": RetrievalEvaluation.from_dict(finetuned_evaluation),
     }
-    training = {k: v for k, v in training_summary.items() if k != "selection"}
+    training = {
+        k: v for k, v in training_summary.items() if k not in ("selection", "guard_and_merge")
+    }
     results = finetune_results(
         settings,
         before=evaluations["base"],
@@ -53,7 +55,7 @@ def visualize_evaluation(
         data=data,
         training=training,
         selection=training_summary["selection"],
-        extra=published_model,
+        extra={**published_model, **training_summary.get("guard_and_merge", {})},
     )
     if baselines:
         results["baselines"] = baselines["block"]

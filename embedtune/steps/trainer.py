@@ -12,6 +12,8 @@ from zenml.enums import ArtifactType
 
 from embedtune.config import FinetuneConfig
 from embedtune.data.retrieval_data import RetrievalData
+from embedtune.guard.outputs import guard_and_merge_blocks
+from embedtune.guard.task import evaluate_guard, load_guard
 from embedtune.materializers.sentence_transformer_materializer import (
     SentenceTransformerMaterializer,
 )
@@ -31,8 +33,17 @@ def finetune_model(
 ]:
     settings = FinetuneConfig(**config)
     data = RetrievalData.from_parts(train_pairs, test_set)
-    outcome = train(settings, load_base_model(settings), data, Path(settings.output))
-    summary = {**outcome.summary.as_dict(), "selection": outcome.selection}
+    guard, model = load_guard(settings), load_base_model(settings)
+    if guard is not None:
+        guard.base = evaluate_guard(model, guard, settings)
+    outcome = train(settings, model, data, Path(settings.output), guard=guard)
+    summary = {
+        **outcome.summary.as_dict(),
+        "selection": outcome.selection,
+        "guard_and_merge": guard_and_merge_blocks(
+            outcome.model, settings, selected=outcome.selected, guard=guard, merge=outcome.merge
+        ),
+    }
     log_metadata(
         metadata={
             "training_parameters": settings.public_dict(),
