@@ -1,0 +1,187 @@
+"""Corpus search at scale: seconds and peak memory for 10k, 100k and 1M documents.
+
+Random unit vectors (384 dims, float16 store as embedtune keeps a large corpus: memory-mapped
+from 512 MiB), 1,000 queries, each a noisy copy of one document (its one relevant document, so
+nDCG@10 is defined). Each (size, index) runs in its own process, so its peak RSS
+(resource.getrusage) is its own: exact blocked search, FAISS flat, FAISS HNSW (its recall@100
+against exact search measured on 200 queries, as a run does). The base model's encode
+throughput at max_seq_length 256 (a sample of legal documents) extrapolates end-to-end time.
+
+    nice -n 10 .venv/bin/python benchmarks/scale.py            # ~25 min on 2 shared cores
+    nice -n 10 .venv/bin/python benchmarks/scale.py --sizes 10000 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import time
+
+from common import LEGAL, load, quiet, say, write_result
+
+DIM = 384
+QUERIES = 1000
+NOISE = 4.0  # norm of the noise added to a query's document: its rank-1 odds fall with size
+INDEXES = ("exact", "faiss-flat", "faiss-hnsw")
+SIZES = (10_000, 100_000, 1_000_000)
+ENCODE_SAMPLE = 128
+SEQ = 256
+
+
+def peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def search_worker(size: int, index: str, seed: int = 0) -> dict:
+    """One (size, index): build the float16 store, search 1,000 queries at k=100."""
+    import numpy as np
+    import torch
+
+    from embedtune.search import CorpusIndex, storage_kind
+    from embedtune.search.store import allocate_store
+
+    started = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    store = allocate_store(size, DIM)
+    for start in range(0, size, 65_536):
+        block = rng.standard_normal((min(65_536, size - start), DIM), dtype=np.float32)
+        store[start : start + len(block)] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    relevant = rng.choice(size, QUERIES, replace=False)
+    noise = rng.standard_normal((QUERIES, DIM), dtype=np.float32) * (NOISE / math.sqrt(DIM))
+    queries = torch.from_numpy(store[relevant].astype(np.float32) + noise)
+    corpus = torch.from_numpy(store)
+    ids = [f"doc-{i:07d}" for i in range(size)]
+    prepare = time.perf_counter() - started
+    started = time.perf_counter()
+    corpus_index = CorpusIndex(corpus, kind=index, corpus_ids=ids)
+    build = time.perf_counter() - started
+    started = time.perf_counter()
+    found = corpus_index.search(queries, 100)
+    search = time.perf_counter() - started
+    hits = found.positions[:, :10] == relevant[:, None]
+    gains = np.where(hits, 1 / np.log2(np.arange(2, 12)), 0.0).sum(axis=1)
+    result = {
+        "documents": size,
+        "index": index,
+        "storage": storage_kind(store),
+        "prepare_seconds": round(prepare, 2),
+        "build_seconds": round(build, 2),
+        "search_seconds": round(search, 2),
+        "seconds": round(build + search, 2),
+        "ndcg@10": round(float(gains.mean()), 4),
+        "relevant_at_rank_1": round(float(hits[:, 0].mean()), 4),
+    }
+    if corpus_index.approximate:
+        started = time.perf_counter()
+        result["recall@100"] = round(corpus_index.recall_against_exact(queries, found), 4)
+        result["recall_seconds"] = round(time.perf_counter() - started, 2)
+    result["peak_rss_mb"] = peak_rss_mb()
+    return result
+
+
+def encode_worker() -> dict:
+    """The base model's documents per second at max_seq_length 256 (legal documents)."""
+    quiet()
+    from embedtune.config import default_base_model
+    from embedtune.data.beir import load_beir
+    from embedtune.training.model_loading import load_model
+
+    texts = list(load_beir(LEGAL).corpus.values())[:ENCODE_SAMPLE]
+    model = load_model(default_base_model(), max_seq_length=SEQ)
+    model.encode_document(texts[:8], batch_size=8)  # warm-up
+    started = time.perf_counter()
+    model.encode_document(texts, batch_size=32)
+    seconds = time.perf_counter() - started
+    return {
+        "documents": len(texts),
+        "max_seq_length": SEQ,
+        "seconds": round(seconds, 2),
+        "docs_per_second": round(len(texts) / seconds, 2),
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def run_child(*args: str) -> dict:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TQDM_DISABLE": "1"}
+    done = subprocess.run(
+        [sys.executable, __file__, *args], capture_output=True, text=True, env=env, check=False
+    )
+    if done.returncode != 0:
+        return {"error": done.stderr.strip().splitlines()[-1:], "returncode": done.returncode}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def scaling(runs: list[dict]) -> dict:
+    """Per index: log10(seconds ratio) per 10x documents (1.0 = linear)."""
+    out: dict[str, list[float]] = {}
+    for index in INDEXES:
+        timed = sorted((r["documents"], r["seconds"]) for r in runs if r.get("index") == index)
+        out[index] = [
+            round(math.log(t2 / t1) / math.log(n2 / n1), 2)
+            for (n1, t1), (n2, t2) in zip(timed, timed[1:])
+        ]
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
+    parser.add_argument("--indexes", nargs="+", default=list(INDEXES), choices=INDEXES)
+    parser.add_argument("--worker", choices=("search", "encode"), help=argparse.SUPPRESS)
+    parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--index", help=argparse.SUPPRESS)
+    parser.add_argument("--name", default="scale")
+    args = parser.parse_args()
+    if args.worker == "search":
+        print(json.dumps(search_worker(args.size, args.index)))
+        return
+    if args.worker == "encode":
+        print(json.dumps(encode_worker()))
+        return
+    started_load = load()
+    encode = run_child("--worker", "encode")
+    say("encode", encode)
+    runs = []
+    for size in args.sizes:
+        for index in args.indexes:
+            run = {
+                "documents": size,
+                "index": index,
+                **run_child("--worker", "search", "--size", str(size), "--index", index),
+            }
+            say(run)
+            runs.append(run)
+            rate = encode.get("docs_per_second")
+            if rate and "seconds" in run:
+                run["encode_seconds_extrapolated"] = round(size / rate, 1)
+                run["end_to_end_seconds_extrapolated"] = round(size / rate + run["seconds"], 1)
+            write_result(args.name, _payload(encode, runs, started_load))
+
+
+def _payload(encode: dict, runs: list[dict], started_load: list[float]) -> dict:
+    by_size: dict[int, dict[str, float]] = {}
+    for run in runs:
+        if "ndcg@10" in run:
+            by_size.setdefault(run["documents"], {})[run["index"]] = run["ndcg@10"]
+    return {
+        "settings": {"dim": DIM, "queries": QUERIES, "k": 100, "noise": NOISE, "threads": 1},
+        "load_average_start": started_load,
+        "load_average_end": load(),
+        "encode": encode,
+        "runs": runs,
+        "time_scaling_exponent": scaling(runs),
+        "exact_equals_faiss_flat_ndcg": {
+            str(n): v.get("exact") == v.get("faiss-flat")
+            for n, v in by_size.items()
+            if "exact" in v and "faiss-flat" in v
+        },
+    }
+
+
+if __name__ == "__main__":
+    main()
