@@ -42,7 +42,7 @@ def _point(weight: float) -> dict[str, Any]:
         "base_weight": weight,
         "validation": None,
         "guard": None,
-        "guard_delta": None,
+        "guard_change": None,
         "guard_ci95": None,
         "guard_ok": None,
     }
@@ -83,7 +83,7 @@ def choose_base_weight(
         delta, low, high, _ = read_comparison_entry(entry)
         points[weight].update(
             guard=round(evaluation.by_dim[config.best_dim].metrics["ndcg@10"], 6),
-            guard_delta=round(delta, 6),
+            guard_change=round(delta, 6),
             guard_ci95=[round(low, 6), round(high, 6)],
             guard_ok=guard_ok(entry),
         )

@@ -68,7 +68,7 @@ def merge_section(results: dict[str, Any], curve_png_b64: str | None) -> str:
                 e(f"{p['base_weight']:g}"),
                 e(fmt(p["validation"])),
                 e(fmt(p["guard"])),
-                e("—" if p["guard_delta"] is None else f"{p['guard_delta']:+.4f}"),
+                e("—" if p["guard_change"] is None else f"{p['guard_change']:+.4f}"),
                 e(fmt(p["guard_ok"])),
             ]
             for p in merge["curve"]

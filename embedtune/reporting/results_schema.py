@@ -257,7 +257,7 @@ class MergePoint(TypedDict):
     base_weight: float
     validation: float | None  # nDCG@10 at best_dim on the validation queries
     guard: float | None  # nDCG@10 at best_dim on the guard (None: not scored)
-    guard_delta: float | None  # vs the base model on the guard
+    guard_change: float | None  # vs the base model on the guard
     guard_ci95: tuple[float, float] | None
     guard_ok: bool | None
 
