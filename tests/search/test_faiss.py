@@ -65,3 +65,26 @@ def test_auto_is_exact_below_the_threshold_and_faiss_flat_above():
     assert resolve_index("auto", AUTO_FAISS_DOCUMENTS - 1) == "exact"
     assert resolve_index("auto", AUTO_FAISS_DOCUMENTS) == "faiss-flat"
     assert resolve_index("faiss-hnsw", 10) == "faiss-hnsw"
+
+
+def test_an_evaluate_run_records_its_search_in_results_json(tmp_path):
+    from embedtune.config import default_base_model, load_config
+    from embedtune.workflow import run_evaluate
+    from tests.conftest import LEGAL
+    from tests.reporting.results_helpers import assert_valid_results
+
+    config = load_config(
+        data=str(LEGAL),
+        output=str(tmp_path / "hnsw"),
+        max_seq_length=32,
+        max_test_queries=20,
+        dims=[384, 64],
+        baselines=False,
+        index="faiss-hnsw",
+    )
+    run_evaluate(default_base_model(), config)
+    saved = assert_valid_results(tmp_path / "hnsw" / "results.json")
+    search = saved["search"]
+    assert search["index"] == search["requested"] == "faiss-hnsw"
+    assert search["corpus"] == 360 and search["storage"] == "float32"
+    assert set(search["recall@100"]["model"]) == {"384", "64"}
