@@ -7,7 +7,7 @@ nDCG@10 is defined). Each (size, index) runs in its own process, so its peak RSS
 against exact search measured on 200 queries, as a run does). The base model's encode
 throughput at max_seq_length 256 (a sample of legal documents) extrapolates end-to-end time.
 
-    nice -n 10 .venv/bin/python benchmarks/scale.py            # ~25 min on 2 shared cores
+    nice -n 10 .venv/bin/python benchmarks/scale.py            # ~40 min on 2 busy shared cores
     nice -n 10 .venv/bin/python benchmarks/scale.py --sizes 10000 100000
 """
 
@@ -106,11 +106,19 @@ def encode_worker() -> dict:
     }
 
 
-def run_child(*args: str) -> dict:
+def run_child(*args: str, timeout: float | None = None) -> dict:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TQDM_DISABLE": "1"}
-    done = subprocess.run(
-        [sys.executable, __file__, *args], capture_output=True, text=True, env=env, check=False
-    )
+    try:
+        done = subprocess.run(
+            [sys.executable, __file__, *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": f"stopped after {timeout:.0f} s (shared machine)"}
     if done.returncode != 0:
         return {"error": done.stderr.strip().splitlines()[-1:], "returncode": done.returncode}
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -136,6 +144,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--index", help=argparse.SUPPRESS)
     parser.add_argument("--name", default="scale")
+    parser.add_argument("--timeout", type=float, default=2400, help="seconds per run")
     args = parser.parse_args()
     if args.worker == "search":
         print(json.dumps(search_worker(args.size, args.index)))
@@ -144,28 +153,30 @@ def main() -> None:
         print(json.dumps(encode_worker()))
         return
     started_load = load()
+    runs: list[dict] = []
+    encode: dict = {}
+    for index in args.indexes:  # exact and flat at every size first: HNSW at 1M builds longest
+        for size in args.sizes:
+            child = run_child(
+                "--worker", "search", "--size", str(size), "--index", index, timeout=args.timeout
+            )
+            runs.append({"documents": size, "index": index, **child})
+            say(runs[-1])
+            write_result(args.name, _payload(encode, runs, started_load))
     encode = run_child("--worker", "encode")
     say("encode", encode)
-    runs = []
-    for size in args.sizes:
-        for index in args.indexes:
-            run = {
-                "documents": size,
-                "index": index,
-                **run_child("--worker", "search", "--size", str(size), "--index", index),
-            }
-            say(run)
-            runs.append(run)
-            rate = encode.get("docs_per_second")
-            if rate and "seconds" in run:
-                run["encode_seconds_extrapolated"] = round(size / rate, 1)
-                run["end_to_end_seconds_extrapolated"] = round(size / rate + run["seconds"], 1)
-            write_result(args.name, _payload(encode, runs, started_load))
+    write_result(args.name, _payload(encode, runs, started_load))
 
 
 def _payload(encode: dict, runs: list[dict], started_load: list[float]) -> dict:
     by_size: dict[int, dict[str, float]] = {}
+    rate = encode.get("docs_per_second")
     for run in runs:
+        if rate and "seconds" in run:
+            run["encode_seconds_extrapolated"] = round(run["documents"] / rate, 1)
+            run["end_to_end_seconds_extrapolated"] = round(
+                run["documents"] / rate + run["seconds"], 1
+            )
         if "ndcg@10" in run:
             by_size.setdefault(run["documents"], {})[run["index"]] = run["ndcg@10"]
     return {
