@@ -37,3 +37,12 @@ def test_a_fraction_below_a_handful_of_pairs_is_refused(tmp_path):
         ConfigError, match=r"--fractions: 0.1 of the \d+ training pairs .* is \d pairs"
     ):
         plan_curve(config, data, [0.1, 1.0])
+
+
+def test_settings_a_curve_cannot_honour_are_refused(tmp_path):
+    from embedtune.curve.run import check_curve_config
+
+    with pytest.raises(ConfigError, match="--resume: a learning curve .* keeps no checkpoint"):
+        check_curve_config(load_config(resume=True, output=str(tmp_path / "out")))
+    with pytest.raises(ConfigError, match="--push-to-hub: a learning curve keeps no model"):
+        check_curve_config(load_config(push_to_hub="me/model", output=str(tmp_path / "out")))
