@@ -12,6 +12,7 @@ from embedtune.config import FinetuneConfig
 from embedtune.pipelines.remote_outputs import copy_run_outputs, runs_in_this_process
 from embedtune.pipelines.remote_settings import RemoteSettings, apply_remote_settings
 from embedtune.run_outputs import check_base_model_outside_output, output_lock
+from embedtune.search import require_index_package
 from embedtune.steps.data_loader import load_and_split_data
 from embedtune.steps.evaluators import evaluate_base_model, evaluate_finetuned_model
 from embedtune.steps.reporter import save_model, visualize_evaluation
@@ -57,6 +58,8 @@ def run_pipeline(
     if remote is not None:
         pipeline_ = apply_remote_settings(pipeline_, remote)
     check_base_model_outside_output(config.base_model, config.output)
+    if remote is None:  # local steps: --index faiss-* needs faiss here (a remote image has its own)
+        require_index_package(config.index)
     with output_lock(config.output):  # the local orchestrator runs the steps in this process
         run = pipeline_(config=config.public_dict())
         if not runs_in_this_process():  # the steps wrote OUTPUT on a container's disk

@@ -40,6 +40,10 @@ def test_runs_refuse_before_writing_anything(no_faiss, tmp_path):
         run_evaluate(default_base_model(), config)
     with pytest.raises(ConfigError, match=INSTALL):
         run_finetune(config)
+    from embedtune.pipelines.finetune_embeddings import run_pipeline
+
+    with pytest.raises(ConfigError, match=INSTALL):
+        run_pipeline(config)
     assert not output.exists()
 
 
