@@ -511,6 +511,10 @@ def _run_finetune(config: FinetuneConfig) -> dict[str, Any]:
     started = time.perf_counter()
     data = load_data(config)
     guard = load_guard(config)  # an unusable --guard-data is refused here, before training
+    if config.export:  # so is an --export whose package is missing
+        from embedtune.export.for_run import check_export_setting
+
+        check_export_setting(config)
     model = load_base_model(config)
     if distributed.is_main_process():
         count_truncation(model, data, config)
@@ -560,6 +564,12 @@ def _run_finetune(config: FinetuneConfig) -> dict[str, Any]:
         + (" finetuned" if outcome.selected == "finetuned" else ""),
         folder=staged.staging,
     )
+    if config.export:  # OUTPUT/model-<format>, scored and timed against the torch model
+        from embedtune.export.for_run import export_for_run
+
+        results["export"] = export_for_run(
+            config, staged.staging, data, after, outcome.model, model_label=outcome.selected
+        )
     write_outputs(staged.staging, results, evaluations, data)
     push_if_asked(config, staged.staging, results)
     replaced = staged.commit()

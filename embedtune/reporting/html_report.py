@@ -16,6 +16,7 @@ from embedtune.reporting import guard_sections
 from embedtune.reporting import html_sections as sections
 from embedtune.reporting.chart import evaluation_png
 from embedtune.reporting.curve_chart import curve_png
+from embedtune.reporting.export_section import export_section
 from embedtune.reporting.guard_chart import merge_curve_png
 from embedtune.reporting.html_sections import e
 from embedtune.reporting.results_schema import PRIMARY_METRIC
@@ -93,6 +94,7 @@ def render_html_report(results: dict[str, Any]) -> str:
     body += [
         sections.baselines_section(view),
         sections.deployment_section(view),
+        export_section(view),
         sections.per_query_section(view),
         sections.metrics_section(view),
         sections.origin_section(view),

@@ -292,6 +292,34 @@ SearchBlock = TypedDict(
 )
 
 
+class ExportLatency(TypedDict, total=False):
+    """Encoding speed, torch fp32 vs the export (embedtune.export.latency.measure_latency)."""
+
+    reference: Required[str]  # "torch-fp32"
+    models: Required[dict[str, dict[str, float]]]  # name -> query_ms_p50/p95, docs/s, speedups
+    settings: dict[str, Any]
+    hardware: Hardware
+
+
+class ExportBlock(TypedDict, total=False):
+    """--export: the saved model exported, re-scored and timed (embedtune/export/for_run.py)."""
+
+    name: Required[Literal["onnx", "onnx-int8", "openvino", "openvino-int8"]]
+    format: Required[Literal["onnx", "openvino"]]
+    precision: Required[Literal["fp32", "int8"]]
+    path: Required[str]  # OUTPUT/model-<name>
+    file: Required[str]  # the graph, relative to path
+    model: Required[Literal["finetuned", "base"]]  # the torch model it was exported from
+    metric: Required[str]
+    torch: Required[dict[str, float]]  # "<dim>" -> the torch model's score
+    exported: Required[dict[str, float]]  # "<dim>" -> the export's score
+    vs_torch: Required[dict[str, ComparisonEntry]]  # exported - torch, paired bootstrap
+    largest_drop: Required[float]
+    warnings: Required[list[str]]  # one per dim whose interval lies below 0
+    export_seconds: float
+    latency: ExportLatency
+
+
 class _CommonResults(TypedDict, total=False):
     schema_version: Required[int]
     kind: Required[Literal["finetune", "evaluate"]]
@@ -321,6 +349,7 @@ class FinetuneResults(_CommonResults, total=False):
     push_to_hub: PushToHub
     guard: GuardBlock  # present only with --guard-data
     merge: MergeBlock  # present only with --merge-base (and a finetuned model to merge)
+    export: ExportBlock  # present only with --export
 
 
 class EvaluateResults(_CommonResults, total=False):

@@ -68,22 +68,54 @@ def test_openvino_fp32_loads_and_matches(prompted_model, exports, short_model, t
     assert _cosines(encoder, short_model, "query").min() > 0.999
 
 
-def test_reevaluation_scores_the_export_with_an_interval(exports, legal, legal_encoded):
+def test_export_after_a_run_is_scored_with_intervals(
+    base_model_path, legal, legal_encoded, tmp_path
+):
+    """--export's step: OUTPUT/model exported beside it, re-scored by the run's evaluator."""
+    from embedtune.config import load_config
     from embedtune.deployment.encoded import evaluate_encoded
-    from embedtune.export.reevaluate import compare_to_torch, evaluate_exported
+    from embedtune.export.for_run import export_for_run
+    from embedtune.reporting.export_section import export_section
+    from embedtune.reporting.results_schema import ExportBlock, _check
+    from embedtune.reporting.results_view import ResultsView
 
-    dims = [384, 64]
-    torch_evaluation = evaluate_encoded(legal_encoded, legal, dims)
-    encoder = load_exported(exports["onnx-int8"], max_seq_length=32)
-    # the fixture's torch encoding has no prompts: score the export the same way
-    exported = evaluate_exported(encoder, legal, dims, query_prompt="", document_prompt="")
-    block = compare_to_torch(torch_evaluation, exported, name="onnx-int8")
+    staging = tmp_path / "out" / ".staging"
+    staging.mkdir(parents=True)
+    (staging / "model").symlink_to(base_model_path)  # the saved model: the base (no prompts)
+    config = load_config(
+        None, output=str(tmp_path / "out"), max_seq_length=32, dims=[384, 64], export="onnx-int8"
+    )
+    torch_evaluation = evaluate_encoded(legal_encoded, legal, config.dims)  # the short model's
+    block = export_for_run(
+        config, staging, legal, torch_evaluation, None, model_label="finetuned", latency=False
+    )
+    assert (staging / "model-onnx-int8" / "onnx" / "model_qint8_quantized.onnx").is_file()
+    assert block["path"] == str(tmp_path / "out" / "model-onnx-int8")
+    _check(block, ExportBlock, "export", "results.json")  # the results.json contract
     for dim in ("384", "64"):
-        low, high = block["vs_torch"][dim]["ci95"]
-        assert low <= block["vs_torch"][dim]["ndcg@10_delta"] <= high
+        entry = block["vs_torch"][dim]
+        low, high = entry["ci95"]
+        assert low <= entry["ndcg@10_delta"] <= high and low < high
         assert block["torch"][dim] == round(torch_evaluation.by_dim[int(dim)].metrics["ndcg@10"], 6)
         assert abs(block["exported"][dim] - block["torch"][dim]) < 0.05
-    assert block["warnings"] == [] or all("loses" in w for w in block["warnings"])
+        assert entry["significant"] == (block["warnings"] != [] and high < 0) or low > 0
+    html = export_section(ResultsView({"export": block}))
+    assert "Export: onnx-int8" in html and "95% interval" in html
+
+
+def test_latency_medians_and_speedups(exports, short_model):
+    from embedtune.export.latency import measure_latency, sample_texts
+
+    queries, documents = sample_texts(queries=6, documents=8)
+    encoder = load_exported(exports["onnx-int8"], max_seq_length=32, threads=1)
+    latency = measure_latency(
+        {"torch-fp32": short_model, "onnx-int8": encoder}, queries, documents, rounds=1
+    )
+    torch_figures, int8 = latency["models"]["torch-fp32"], latency["models"]["onnx-int8"]
+    assert torch_figures["query_speedup"] == 1.0
+    assert 0 < int8["query_ms_p50"] <= int8["query_ms_p95"]
+    assert int8["query_speedup"] == round(torch_figures["query_ms_p50"] / int8["query_ms_p50"], 2)
+    assert int8["corpus_docs_per_second"] > 0 and "cpu_count" in latency["hardware"]
 
 
 def test_a_significant_drop_is_a_warning(legal, legal_encoded, caplog):
