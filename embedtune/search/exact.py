@@ -75,6 +75,8 @@ def exact_search(
     ranks = np.arange(documents) if ranks is None else np.asarray(ranks)
     padded_ranks = np.append(ranks, documents)  # position -1 (padding) sorts last
     q = normalized_rows(queries, 0, queries.shape[0], dim)
+    if q.shape[0] == 0 or k == 0:
+        return np.empty((q.shape[0], k), dtype=np.int64), np.empty((q.shape[0], k), np.float32)
     best_positions = np.empty((q.shape[0], 0), dtype=np.int64)
     best_scores = np.empty((q.shape[0], 0), dtype=np.float32)
     for start in range(0, documents, corpus_block):
