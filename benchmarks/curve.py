@@ -3,7 +3,8 @@
 `embedtune.curve.run_curve` on a seeded reduction of ../shared/data/legal_rag_synthetic (the
 same reduction as benchmarks/quality.py: 150 test queries, 400 training pairs, an 800-document
 corpus), fractions 0.25, 0.5, 1 of the pairs left after the validation split, max_seq_length 128,
-learning rate 2e-4, one epoch, otherwise the defaults (one mined hard negative, selection on
+learning rate 2e-4, one epoch, validation every half epoch (fewer
+evaluations on a shared CPU), otherwise the defaults (one mined hard negative, selection on
 validation with the base as a candidate). Writes benchmarks/results/curve.json (the curve.json
 content, plus the machine and its load) and prints the points and the verdict.
 
@@ -30,6 +31,7 @@ def main() -> None:
     parser.add_argument("--max-seq-length", type=int, default=128)
     parser.add_argument("--learning-rate", type=float, default=2e-4)
     parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--eval-every", type=float, default=0.5, help="validation evaluations")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
     quiet()
@@ -53,6 +55,7 @@ def main() -> None:
             max_seq_length=args.max_seq_length,
             learning_rate=args.learning_rate,
             epochs=args.epochs,
+            eval_every=args.eval_every,
             seed=args.seed,
             output=str(Path(workdir) / "out"),
         )

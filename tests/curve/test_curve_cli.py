@@ -60,6 +60,15 @@ def test_a_folder_holding_a_finetune_run_is_refused(capsys, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["results.json"]
 
 
+def test_dry_run_prints_each_points_pairs_and_writes_nothing(capsys, tmp_path):
+    out = tmp_path / "out"
+    assert main(["curve", *TINY, "--fractions", "0.5,1", "--dry-run", "--output", str(out)]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["command"] == "curve" and plan["pairs"] == [14, 29]
+    assert plan["fractions"] == [0.5, 1.0] and plan["validation_queries"] > 0
+    assert not out.exists()
+
+
 @pytest.mark.slow
 def test_a_tiny_learning_curve_writes_its_outputs(capsys, tmp_path):
     out = tmp_path / "out"
