@@ -180,8 +180,8 @@ FLAGS = (
     ),
     Flag(
         "learning_rate",
-        "peak learning rate, or 'auto': train with each of 5e-5 and 2e-4 and keep the best on "
-        "the validation queries (twice the training time)",
+        "peak learning rate, or 'auto': train with each of 5e-5 and 2e-4 (5e-4 and 2e-3 with "
+        "--lora) and keep the best on the validation queries (twice the training time)",
         "training",
         metavar="LR",
     ),

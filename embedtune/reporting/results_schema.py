@@ -121,6 +121,18 @@ class Provenance(TypedDict, total=False):
     command_line: str
 
 
+class LoraAdapter(TypedDict, total=False):
+    """training.adapter of a LoRA run: the adapter trained, merged into model/, saved unmerged."""
+
+    rank: Required[int]
+    alpha: Required[float]
+    dropout: Required[float]
+    target_modules: Required[list[str]]
+    trainable_parameters: Required[int]
+    total_parameters: Required[int]
+    saved_to: str  # model/adapter, relative to the output folder
+
+
 class Training(TypedDict, total=False):
     """The run's settings (FinetuneConfig.public_dict) plus the training summary."""
 
@@ -142,6 +154,9 @@ class Training(TypedDict, total=False):
     per_device_batch_size: int
     global_batch_size: int  # pairs per optimizer step: per device x processes x accumulation
     distributed_backend: str | None  # "gloo" or "nccl"; None: one process
+    trainable_parameters: int | None  # under LoRA the adapter's (embedtune/training/lora.py)
+    total_parameters: int | None
+    adapter: LoraAdapter | None  # LoRA only
 
 
 class PushToHub(TypedDict):
@@ -346,6 +361,7 @@ class FinetuneResults(_CommonResults, total=False):
     verdict: Required[Verdict]
     training: Required[Training]
     model_path: Required[str]
+    adapter_path: str  # LoRA: OUTPUT/model/adapter (loads with peft)
     push_to_hub: PushToHub
     guard: GuardBlock  # present only with --guard-data
     merge: MergeBlock  # present only with --merge-base (and a finetuned model to merge)

@@ -69,6 +69,9 @@ def build_training_arguments(
         # every process trained alone and only rank 0 got the evaluator's metrics.
         use_cpu=not cuda and distributed.is_distributed(),
         prompts=prompts or None,
+        # transformers 5 names `gradient_checkpointing` activation_checkpointing (the old name is
+        # a deprecated alias): recompute activations in the backward pass, less memory
+        activation_checkpointing=config.gradient_checkpointing,
         **precision_flags(),
         **selection,
     )

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from datasets import Dataset
 from sentence_transformers import SentenceTransformer
-from sentence_transformers.sentence_transformer.trainer import SentenceTransformerTrainer
 from transformers import EarlyStoppingCallback
 from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import get_last_checkpoint
@@ -22,6 +21,7 @@ from embedtune.config import FinetuneConfig
 from embedtune.data.retrieval_data import DOCUMENT, QUERY, RetrievalData, negative_columns
 from embedtune.evaluation.trainer_evaluator import MatryoshkaRetrievalEvaluator
 from embedtune.training.arguments import build_training_arguments
+from embedtune.training.lora import parameter_counts, trainer_class
 from embedtune.training.losses import build_loss
 from embedtune.training.selection import BaseModelAsCandidate, EvaluateAtEnd
 
@@ -45,6 +45,9 @@ class TrainingSummary:
     per_device_batch_size: int | None = None
     global_batch_size: int | None = None  # pairs per optimizer step, all processes together
     distributed_backend: str | None = None  # "gloo" / "nccl"; None on one process
+    trainable_parameters: int | None = None  # the adapter's under LoRA, every weight otherwise
+    total_parameters: int | None = None
+    adapter: dict | None = None  # LoRA: rank, alpha, modules, where saved (training/lora.py)
 
     def as_dict(self) -> dict:
         return self.__dict__.copy()
@@ -152,7 +155,7 @@ def finetune(
         guide=guide,
         gather_across_devices=config.gather_across_devices and distributed.is_distributed(),
     )
-    trainer = SentenceTransformerTrainer(
+    trainer = trainer_class(model)(  # LoRA: checkpoints hold the adapter (training/lora.py)
         model=model,
         args=args,
         train_dataset=train,
@@ -165,6 +168,7 @@ def finetune(
     start = time.perf_counter()
     output = trainer.train(resume_from_checkpoint=resume_from)
     seconds = time.perf_counter() - start
+    trainable, total = parameter_counts(model)
     curve = [
         {k: v for k, v in entry.items() if k.startswith("eval_") or k in ("epoch", "step")}
         for entry in trainer.state.log_history
@@ -179,6 +183,8 @@ def finetune(
         epoch_metrics=curve,
         stopped_early=trainer.state.global_step < trainer.state.max_steps,
         **distributed.layout(config.batch_size, config.gradient_accumulation_steps),
+        trainable_parameters=trainable,
+        total_parameters=total,
     )
 
 
