@@ -26,7 +26,7 @@ from sentence_transformers import SentenceTransformer
 from transformers import set_seed
 
 from embedtune import distributed
-from embedtune.config import AUTO, AUTO_LEARNING_RATES, FinetuneConfig, model_display_name
+from embedtune.config import AUTO, FinetuneConfig, model_display_name
 from embedtune.data.protocol import BY_DOCUMENT
 from embedtune.data.retrieval_data import NEGATIVE, RetrievalData
 from embedtune.data.sources import DataOptions, load_retrieval_data
@@ -60,6 +60,15 @@ from embedtune.search import require_index_package
 from embedtune.search.report import results_search_block
 from embedtune.training.finetune import TrainingSummary, finetune
 from embedtune.training.hard_negatives import add_hard_negatives
+from embedtune.training.lora import (
+    add_lora,
+    auto_learning_rates,
+    check_lora,
+    finish_lora,
+    publish_adapter,
+    restore_weights,
+    trained_weights,
+)
 from embedtune.training.model_loading import load_model
 from embedtune.training.resume_guard import check_resume, write_run_record
 from embedtune.training.selection import (
@@ -97,11 +106,13 @@ def load_data(config: FinetuneConfig, *, require_train: bool = True) -> Retrieva
 def load_base_model(config: FinetuneConfig) -> SentenceTransformer:
     """The base model, loaded once per run: evaluated, mined with, then trained in place."""
     set_seed(config.seed)
-    return load_model(
+    model = load_model(
         config.base_model,
         max_seq_length=config.max_seq_length,
         trust_remote_code=config.trust_remote_code,
     )
+    check_lora(model, config)  # LoRA settings the model cannot take: refused before any work
+    return model
 
 
 def evaluate(
@@ -295,11 +306,13 @@ def train(
     train_data, mining = mine_on_main(model, carved.train, config)
     base_weights = {k: v.detach().clone().cpu() for k, v in model.state_dict().items()}
     guide = copy.deepcopy(model) if config.loss == "gist" else None
-    rates = AUTO_LEARNING_RATES if config.learning_rate == AUTO else (config.learning_rate,)
+    adapter = add_lora(model, config)  # LoRA: only an adapter trains (None: every weight)
+    start = base_weights if adapter is None else trained_weights(model)  # the adapter at init
+    rates = auto_learning_rates(config) if config.learning_rate == AUTO else (config.learning_rate,)
     sweep: list[dict[str, Any]] = []
     best: tuple[float, TrainingSummary, float | None, dict] | None = None
     for rate in rates:
-        model.load_state_dict(base_weights)  # every candidate starts from the base
+        restore_weights(model, start)  # every candidate starts from the base
         summary = finetune(
             model,
             train_data.train,
@@ -315,27 +328,28 @@ def train(
             {"learning_rate": rate, "best_score": score, "train_seconds": summary.train_seconds}
         )
         if best is None or (score is not None and (best[2] is None or score > best[2])):
-            weights = {k: v.detach().clone().cpu() for k, v in model.state_dict().items()}
-            best = (rate, summary, score, weights)
+            best = (rate, summary, score, trained_weights(model))
     rate, summary, score, weights = best
     summary.hard_negative_mining = mining
     summary.model_selection = carved.info
     summary.learning_rate = rate
+    summary.adapter = adapter
     if len(rates) > 1:
         summary.learning_rate_sweep = sweep
         logger.info("learning_rate auto: %s -> %g", sweep, rate)
     improved = carved.validation is None or summary.best_checkpoint is not None
     distributed.check_same((rate, improved), "the learning rate and the model kept")
     if improved:
-        model.load_state_dict(weights)
+        restore_weights(model, weights)
     else:
-        model.load_state_dict(base_weights)
+        restore_weights(model, start)  # under LoRA the untrained adapter: the base's output
         logger.warning(
             "No checkpoint beat the base model on the validation queries (nDCG@10@%d %.4f): "
             "the saved model is the BASE model, unchanged",
             config.best_dim,
             base_score,
         )
+    finish_lora(model, adapter, checkpoints)  # save the adapter, merge it: a plain model
     logger.info(
         "Trained %d steps in %.0fs (%.2f samples/s)",
         summary.optimizer_steps,
@@ -479,8 +493,11 @@ def publish_model(
 ) -> dict[str, Any]:
     """Save the model into `folder` (default OUTPUT; a staging folder while a run builds its
     outputs); returns what results.json records about it."""
-    save_model_folder(model, Path(folder or config.output) / "model")
-    return {"model_path": str(Path(config.output) / "model")}
+    model_dir = save_model_folder(model, Path(folder or config.output) / "model")
+    published = {"model_path": str(Path(config.output) / "model")}
+    if adapter := publish_adapter(config, model_dir):  # LoRA: MODEL/adapter, the unmerged one
+        published["adapter_path"] = adapter
+    return published
 
 
 def push_if_asked(config: FinetuneConfig, folder: str | Path, results: dict[str, Any]) -> None:
