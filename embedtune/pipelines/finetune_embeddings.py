@@ -9,12 +9,14 @@ from typing import Any
 from zenml import Model, pipeline
 
 from embedtune.config import FinetuneConfig
+from embedtune.export.for_run import check_export_setting
 from embedtune.pipelines.remote_outputs import copy_run_outputs, runs_in_this_process
 from embedtune.pipelines.remote_settings import RemoteSettings, apply_remote_settings
 from embedtune.run_outputs import check_base_model_outside_output, output_lock
 from embedtune.search import require_index_package
 from embedtune.steps.data_loader import load_and_split_data
 from embedtune.steps.evaluators import evaluate_base_model, evaluate_finetuned_model
+from embedtune.steps.export import export_model
 from embedtune.steps.reporter import save_model, visualize_evaluation
 from embedtune.steps.trainer import finetune_model
 
@@ -31,6 +33,11 @@ def finetune_embeddings(config: dict[str, Any]) -> None:
         model, train_pairs, test_set, base_evaluation, training_summary, config
     )
     published = save_model(model, config)
+    export = None
+    if config.get("export"):  # the saved model exported, re-scored and timed
+        export = export_model(
+            model, published, finetuned_evaluation, training_summary, train_pairs, test_set, config
+        )
     visualize_evaluation(
         base_evaluation,
         finetuned_evaluation,
@@ -40,6 +47,7 @@ def finetune_embeddings(config: dict[str, Any]) -> None:
         train_pairs,
         published,
         config,
+        export=export,
     )
 
 
@@ -60,6 +68,7 @@ def run_pipeline(
     check_base_model_outside_output(config.base_model, config.output)
     if remote is None:  # local steps: --index faiss-* needs faiss here (a remote image has its own)
         require_index_package(config.index)
+        check_export_setting(config)  # --export: its packages, before any training
     with output_lock(config.output):  # the local orchestrator runs the steps in this process
         run = pipeline_(config=config.public_dict())
         if not runs_in_this_process():  # the steps wrote OUTPUT on a container's disk

@@ -38,6 +38,7 @@ def visualize_evaluation(
     train_pairs: Dataset,
     published_model: dict,
     config: dict[str, Any],
+    export: dict | None = None,
 ) -> Annotated[EvaluationReport, "evaluation_report"]:
     settings = FinetuneConfig(**config)
     data = RetrievalData.from_parts(train_pairs, test_set)
@@ -62,6 +63,8 @@ def visualize_evaluation(
         evaluations.update(
             {k: RetrievalEvaluation.from_dict(v) for k, v in baselines["evaluations"].items()}
         )
+    if export:  # export_model's block (--export)
+        results["export"] = export
     staged = StagedOutputs(settings.output, fresh=False)
     write_outputs(staged.staging, results, evaluations, data)
     push_if_asked(settings, staged.staging, results)
