@@ -99,8 +99,11 @@ def _threads() -> int:
 
 
 def run_export_command(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
+    from embedtune.errors import ConfigError
     from embedtune.export.export import export_model
 
+    if args.max_seq_length is not None and args.max_seq_length < 1:
+        raise ConfigError(f"--max-seq-length must be at least 1, got {args.max_seq_length}")
     record = export_model(args.model, args.format, args.quantize, args.output)
     result: dict[str, Any] = {"output": str(args.output), **record}
     if args.latency:
