@@ -69,6 +69,7 @@ def test_bad_remote_yaml_is_a_clear_error(tmp_path, text, message):
         load_remote_settings(_write(tmp_path, text))
 
 
+@pytest.mark.slow
 def test_remote_config_needs_pipeline(tmp_path, capsys):
     from embedtune.cli import main
 
@@ -103,6 +104,7 @@ def test_requirements_are_the_projects_own_pins():
     assert "torch<2.14,>=2.4" in project_requirements([], unpinned=("torch",))
 
 
+@pytest.mark.slow
 def test_a_step_operator_missing_from_the_stack_is_refused_before_any_step(tmp_path):
     """The step operator setting reaches ZenML's compiler, which checks it against the stack."""
     from zenml.client import Client
