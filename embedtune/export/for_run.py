@@ -8,6 +8,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from embedtune.config import FinetuneConfig
 from embedtune.data.retrieval_data import RetrievalData
 from embedtune.evaluation.retrieval import RetrievalEvaluation, evaluated_query_ids
@@ -92,7 +94,10 @@ def export_for_run(
         source_label=f"{config.base_model_name}"
         + (" finetuned" if model_label == "finetuned" else ""),
     )
-    encoder = load_exported(folder / name, max_seq_length=config.max_seq_length)
+    # the torch model's thread count, so the timing compares like with like
+    encoder = load_exported(
+        folder / name, max_seq_length=config.max_seq_length, threads=torch.get_num_threads()
+    )
     logger.info("Evaluating the %s export on the test queries", target.name)
     exported = evaluate_exported(
         encoder,
