@@ -33,22 +33,22 @@ def id_ranks(corpus_ids: list[str]) -> np.ndarray:
     return np.argsort(np.argsort(np.array(corpus_ids, dtype=object)))
 
 
-def _block_top_k(scores: np.ndarray, ranks: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def _block_top_k(scores: torch.Tensor, ranks: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Column numbers and scores of each row's best min(k, columns), in the (score desc, rank
     asc) order restricted to the block's top k: ties at the cut-off go to the smaller rank."""
     columns = scores.shape[1]
     k = min(k, columns)
     if k == columns:
         top = np.broadcast_to(np.arange(columns), scores.shape).copy()
-        return top, scores.copy()
-    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    top_scores = np.take_along_axis(scores, top, axis=1)
-    threshold = top_scores.min(axis=1)
-    crowded = np.flatnonzero((scores >= threshold[:, None]).sum(axis=1) > k)
+        return top, scores.numpy().copy()
+    values, top = torch.topk(scores, k + 1, dim=1)  # one more: is there a tie at the cut-off?
+    crowded = torch.nonzero(values[:, k - 1] == values[:, k]).flatten().tolist()
+    top, top_scores = top[:, :k].numpy().copy(), values[:, :k].numpy().copy()
     for row in crowded:  # more candidates tie at the cut-off than fit: the smaller ranks win
-        candidates = np.flatnonzero(scores[row] >= threshold[row])
-        chosen = candidates[np.lexsort((ranks[candidates], -scores[row, candidates]))[:k]]
-        top[row], top_scores[row] = chosen, scores[row, chosen]
+        row_scores = scores[row].numpy()
+        candidates = np.flatnonzero(row_scores >= top_scores[row, -1])
+        chosen = candidates[np.lexsort((ranks[candidates], -row_scores[candidates]))[:k]]
+        top[row], top_scores[row] = chosen, row_scores[chosen]
     return top, top_scores
 
 
@@ -84,11 +84,12 @@ def exact_search(
         block = normalized_rows(corpus, start, stop, dim)
         positions, scores = [], []
         for q_start in range(0, q.shape[0], query_block):
-            block_scores = (q[q_start : q_start + query_block] @ block.T).cpu().numpy()
+            block_scores = (q[q_start : q_start + query_block] @ block.T).cpu()
             if exclude is not None:
                 rows = np.arange(q_start, q_start + block_scores.shape[0])
                 hit = (exclude[rows] >= start) & (exclude[rows] < stop)
-                block_scores[np.flatnonzero(hit), exclude[rows][hit] - start] = -np.inf
+                hit_rows = torch.from_numpy(np.flatnonzero(hit))
+                block_scores[hit_rows, torch.from_numpy(exclude[rows][hit] - start)] = -np.inf
             top, top_scores = _block_top_k(block_scores, ranks[start:stop], k)
             positions.append(top + start)
             scores.append(top_scores)
