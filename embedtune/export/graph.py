@@ -87,17 +87,32 @@ def export_onnx(model_dir: str | Path, path: Path) -> list[str]:
     return names
 
 
+class _DropMessage(logging.Filter):
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.text not in record.getMessage()
+
+
 def quantize_onnx(source: Path, target: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    quantize_dynamic(
-        str(source),
-        str(target),
-        weight_type=QuantType.QInt8,
-        per_channel=True,
-        op_types_to_quantize=QUANTIZED_OPS,
-    )
+    root = logging.getLogger()  # ONNX Runtime advises pre-processing there, on every call
+    hush = _DropMessage("pre-processing before quantization")
+    root.addFilter(hush)
+    try:
+        quantize_dynamic(
+            str(source),
+            str(target),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            op_types_to_quantize=QUANTIZED_OPS,
+        )
+    finally:
+        root.removeFilter(hush)
 
 
 def convert_openvino(onnx_path: Path, xml_path: Path) -> None:
