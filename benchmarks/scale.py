@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 
-from common import LEGAL, load, quiet, say, write_result
+from common import LEGAL, RESULTS, load, quiet, say, write_result
 
 DIM = 384
 QUERIES = 1000
@@ -144,6 +144,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--index", help=argparse.SUPPRESS)
     parser.add_argument("--name", default="scale")
+    parser.add_argument("--update", action="store_true", help="replace only these runs")
+    parser.add_argument("--no-encode", action="store_true", help="keep the encode figures")
     parser.add_argument("--timeout", type=float, default=2400, help="seconds per run")
     args = parser.parse_args()
     if args.worker == "search":
@@ -155,6 +157,12 @@ def main() -> None:
     started_load = load()
     runs: list[dict] = []
     encode: dict = {}
+    previous = RESULTS / f"{args.name}.json"
+    if args.update and previous.is_file():  # keep the other runs of the file, replace these
+        earlier = json.loads(previous.read_text(encoding="utf-8"))
+        encode = earlier.get("encode", {}) if args.no_encode else {}
+        asked = {(n, i) for n in args.sizes for i in args.indexes}
+        runs = [r for r in earlier["runs"] if (r["documents"], r["index"]) not in asked]
     for index in args.indexes:  # exact and flat at every size first: HNSW at 1M builds longest
         for size in args.sizes:
             child = run_child(
@@ -163,8 +171,10 @@ def main() -> None:
             runs.append({"documents": size, "index": index, **child})
             say(runs[-1])
             write_result(args.name, _payload(encode, runs, started_load))
-    encode = run_child("--worker", "encode")
-    say("encode", encode)
+    if not args.no_encode:
+        encode = run_child("--worker", "encode")
+        say("encode", encode)
+    runs.sort(key=lambda r: (INDEXES.index(r["index"]), r["documents"]))
     write_result(args.name, _payload(encode, runs, started_load))
 
 
