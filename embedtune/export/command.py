@@ -12,10 +12,9 @@ from embedtune.export.formats import FORMATS
 logger = logging.getLogger(__name__)
 
 EXAMPLES = """examples:
-  embedtune export --model outputs/embedtune/model --format onnx --output outputs/model-onnx
-  embedtune export --model outputs/embedtune/model --format onnx --quantize int8 \\
-      --output outputs/model-onnx-int8
-  embedtune export --model outputs/embedtune/model --format openvino --output outputs/model-ov"""
+  embedtune export --model outputs/embedtune/model --format onnx   # -> outputs/embedtune/model-onnx
+  embedtune export --model outputs/embedtune/model --format onnx --quantize int8
+  embedtune export --model outputs/embedtune/model --format openvino --output deploy/model-ov"""
 
 
 def add_export_flags(parser: argparse.ArgumentParser) -> None:
@@ -34,7 +33,11 @@ def add_export_flags(parser: argparse.ArgumentParser) -> None:
         help="int8: ONNX Runtime dynamic quantization (default: float32)",
     )
     parser.add_argument(
-        "--output", required=True, metavar="DIR", help="the exported folder (replaced whole)"
+        "--output",
+        default=None,
+        metavar="DIR",
+        help="the exported folder, replaced whole (default: beside the model folder, "
+        "MODEL-onnx, MODEL-onnx-int8, ..., as finetune --export names it)",
     )
     parser.add_argument(
         "--latency",
@@ -98,16 +101,25 @@ def _threads() -> int:
     return torch.get_num_threads()
 
 
+def default_output(model: str, format: str, quantize: str | None) -> Path:
+    """MODEL-<export name> beside the model folder (outputs/run/model -> model-onnx-int8)."""
+    from embedtune.export.formats import export_target
+
+    folder = Path(model).expanduser()
+    return folder.with_name(f"{folder.resolve().name}-{export_target(format, quantize).name}")
+
+
 def run_export_command(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
     from embedtune.errors import ConfigError
     from embedtune.export.export import export_model
 
     if args.max_seq_length is not None and args.max_seq_length < 1:
         raise ConfigError(f"--max-seq-length must be at least 1, got {args.max_seq_length}")
-    record = export_model(args.model, args.format, args.quantize, args.output)
-    result: dict[str, Any] = {"output": str(args.output), **record}
+    output = args.output or default_output(args.model, args.format, args.quantize)
+    record = export_model(args.model, args.format, args.quantize, output)
+    result: dict[str, Any] = {"output": str(output), **record}
     if args.latency:
         result["latency"] = torch_vs_export_latency(
-            args.model, args.output, max_seq_length=args.max_seq_length, name=record["name"]
+            args.model, output, max_seq_length=args.max_seq_length, name=record["name"]
         )
     return result, 0

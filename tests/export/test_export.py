@@ -163,3 +163,13 @@ def test_missing_package_names_the_extra(monkeypatch, prompted_model, tmp_path):
     with pytest.raises(ConfigError, match=r"needs openvino.*pip install 'embedtune\[export\]'"):
         export_model(prompted_model, "openvino", None, tmp_path / "ov")
     assert not (tmp_path / "ov").exists()
+
+
+def test_default_output_is_beside_the_model(tmp_path):
+    from embedtune.export.command import default_output
+
+    model = tmp_path / "run" / "model"
+    assert default_output(str(model), "onnx", "int8") == tmp_path / "run" / "model-onnx-int8"
+    assert default_output(f"{model}/", "openvino", None) == tmp_path / "run" / "model-openvino"
+    with pytest.raises(ConfigError, match="unknown export format 'onnxx'"):
+        default_output(str(model), "onnxx", None)
