@@ -80,14 +80,20 @@ def backend() -> str | None:
     return None
 
 
-def init() -> None:
-    """Start the process group when a launcher asked for several processes (idempotent)."""
+def init(timeout_seconds: float = 1800) -> None:
+    """Start the process group when a launcher asked for several processes (idempotent).
+    `timeout_seconds`: how long a rank waits for the others at a collective step (the Trainer's
+    `ddp_timeout`, which does not apply once the group exists)."""
     if not is_distributed() or is_initialized():
         return
+    from datetime import timedelta
+
     import torch
     from accelerate import PartialState
 
-    state = PartialState(cpu=not torch.cuda.is_available())
+    state = PartialState(
+        cpu=not torch.cuda.is_available(), timeout=timedelta(seconds=timeout_seconds)
+    )
     logger.info(
         "Distributed: rank %d of %d (local rank %d), backend %s",
         state.process_index,

@@ -516,7 +516,8 @@ def run_finetune(config: FinetuneConfig) -> dict[str, Any]:
     selected model, save, report. Outputs appear together when the run completes."""
     check_base_model_outside_output(config.base_model, config.output)
     require_index_package(config.index)  # --index faiss-* without faiss: refused before work
-    distributed.init()  # under torchrun / accelerate launch: one job across the processes
+    # under torchrun / accelerate launch: one job across the processes
+    distributed.init(float(config.extra.get("ddp_timeout", 1800)))
     if not distributed.is_main_process():
         return _run_finetune(config)  # trains and serves encodings; writes nothing
     with output_lock(config.output):
