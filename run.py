@@ -44,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", default=DEFAULT_CONFIG, help="settings YAML")
     parser.add_argument("--output", metavar="DIR", help="output folder (overrides the config)")
     parser.add_argument(
+        "--remote-config",
+        metavar="YAML",
+        help="Docker, resources and step operator for a remote ZenML stack, e.g. "
+        "configs/remote.yaml (docs/remote.md)",
+    )
+    parser.add_argument(
         "--resume", action="store_true", default=None, help="continue from the last checkpoint"
     )
     parser.add_argument(
@@ -72,13 +78,15 @@ def main(argv: list[str] | None = None) -> int:
             from embedtune.config import load_config
             from embedtune.output_folder import check_output_folder
             from embedtune.pipelines.finetune_embeddings import run_pipeline
+            from embedtune.pipelines.remote_settings import load_remote_settings
 
             data = f"argilla:{args.argilla_dataset}" if args.argilla else None
             config = load_config(
                 args.config, data=data, output=args.output, resume=args.resume, strict=args.strict
             )
+            remote = load_remote_settings(args.remote_config) if args.remote_config else None
             check_output_folder(config.output, "finetune", overwrite=args.overwrite)
-            results = run_pipeline(config)
+            results = run_pipeline(config, remote=remote)
     except EmbedtuneError as err:
         print(f"run.py: error: {err}", file=sys.stderr)
         return EXIT_USER_ERROR

@@ -219,3 +219,14 @@ def test_run_py_refuses_an_evaluation_folder_before_any_work(tmp_path, capsys):
     assert "holds a finished evaluate run" in captured.err
     assert captured.out == ""  # stdout only ever carries a summary
     assert sorted(p.name for p in evaluation.iterdir()) == ["results.json"]
+
+
+def test_run_py_refuses_a_bad_remote_config_before_any_work(tmp_path, capsys):
+    import run
+
+    remote = tmp_path / "remote.yaml"
+    remote.write_text("gpus: 1\nwarp_drive: true\n")
+    out = tmp_path / "out"
+    assert run.main(["--embeddings", "--output", str(out), "--remote-config", str(remote)]) == 2
+    assert "unknown keys ['warp_drive']" in capsys.readouterr().err
+    assert not out.exists()
