@@ -128,7 +128,10 @@ def test_a_lora_run_sweeps_lora_rates_and_records_the_adapter(tmp_path, base_mod
     from embedtune.workflow import run_finetune
 
     out = tmp_path / "out"
-    results = run_finetune(load_config(**TINY, lora=4, learning_rate="auto", output=str(out)))
+    config = load_config(
+        **{**TINY, "eval_every": 1.0}, lora=4, learning_rate="auto", output=str(out)
+    )
+    results = run_finetune(config)
 
     training = assert_valid_results(out / "results.json")["training"]
     assert training["lora"] == 4
