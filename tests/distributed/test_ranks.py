@@ -4,12 +4,22 @@ than finetune are refused under a multi-process launcher (they would each write 
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 
 from embedtune import distributed
 from embedtune.cli import main
 from tests.conftest import ZENML_QA, fixture_path
+
+
+@pytest.fixture(autouse=True)
+def _keep_log_level():
+    """main() as rank 1 lowers embedtune's log level to WARNING: restore it for later tests."""
+    logger = logging.getLogger("embedtune")
+    level = logger.level
+    yield
+    logger.setLevel(level)
 
 
 def as_rank(monkeypatch, rank: int, world: int = 2) -> None:
