@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import embedtune
-from embedtune.config import EXPORTS, INDEXES, LOSSES, SPLITS, FinetuneConfig, parse_dims
+from embedtune.config import (
+    EXPORTS,
+    INDEXES,
+    LOSSES,
+    MODEL_DTYPES,
+    SPLITS,
+    FinetuneConfig,
+    parse_dims,
+)
 from embedtune.errors import EmbedtuneError
 from embedtune.logging_setup import LOG_FORMATS
 
@@ -147,6 +155,13 @@ FLAGS = (
         metavar="TEXT",
     ),
     Flag("trust_remote_code", "run the model repository's own code", "model", commands=BOTH),
+    Flag(
+        "model_dtype",
+        "weights' dtype as loaded; bfloat16 halves memory (LoRA on a GPU)",
+        "model",
+        commands=BOTH,
+        choices=MODEL_DTYPES,
+    ),
     # parameter-efficient finetuning
     Flag(
         "lora",

@@ -110,6 +110,7 @@ def load_base_model(config: FinetuneConfig) -> SentenceTransformer:
         config.base_model,
         max_seq_length=config.max_seq_length,
         trust_remote_code=config.trust_remote_code,
+        dtype=config.model_dtype,
     )
     check_lora(model, config)  # LoRA settings the model cannot take: refused before any work
     return model

@@ -102,6 +102,7 @@ def test_each_flag_reaches_its_setting(flag, tmp_path, monkeypatch):
         "hard_negative_range_max": ("40", 40),
         "num_negatives": ("2", 2),
         "index": ("faiss-flat", "faiss-flat"),
+        "model_dtype": ("bfloat16", "bfloat16"),
         "export": ("onnx-int8", "onnx-int8"),
         "lora_target_modules": ("query,value", "query,value"),
     }

@@ -20,6 +20,7 @@ def load_model(
     max_seq_length: int | None = None,
     trust_remote_code: bool = False,
     device: str | None = None,
+    dtype: str = "float32",
 ) -> SentenceTransformer:
     path = Path(model_id_or_path).expanduser()
     if path.exists():
@@ -37,7 +38,7 @@ def load_model(
             model_id_or_path,
             device=device,
             trust_remote_code=trust_remote_code,
-            model_kwargs={"attn_implementation": "sdpa", "use_safetensors": True},
+            model_kwargs={"attn_implementation": "sdpa", "use_safetensors": True, "dtype": dtype},
         )
     except Exception as err:
         raise ConfigError(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from embedtune.errors import ConfigError
 from embedtune.training.model_loading import load_model
@@ -64,3 +65,13 @@ def test_pickled_module_weights_beside_safetensors_elsewhere_are_refused(tmp_pat
     (dense / "pytorch_model.bin").write_bytes(b"pickle")
     with pytest.raises(ConfigError, match="pickled weights without .safetensors"):
         load_model(str(folder))
+
+
+def test_model_dtype_bfloat16_loads_half_size_weights(base_model_path):
+    from embedtune.config import load_config
+    from embedtune.workflow import load_base_model
+
+    model = load_base_model(load_config(model_dtype="bfloat16", max_seq_length=32))
+    assert {p.dtype for p in model.parameters()} == {torch.bfloat16}
+    embeddings = model.encode(["a short query"], convert_to_tensor=True)
+    assert torch.isfinite(embeddings.float()).all()
