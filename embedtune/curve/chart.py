@@ -59,7 +59,7 @@ def build_curve_figure(curve: dict[str, Any]) -> Figure:
     ax.set_ylabel(metric)
     ax.set_xticks(pairs)
     ax.yaxis.get_major_formatter().set_useOffset(False)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="best", fontsize=8)
     ax.spines[["top", "right"]].set_visible(False)
     fig.text(0.01, 0.01, NOTE, fontsize=7, color="#5f6b77")
     fig.tight_layout(rect=(0, 0.04, 1, 1))
