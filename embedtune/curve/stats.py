@@ -96,6 +96,8 @@ def verdicts(
         UNCLEAR: "no significant gain at {dim} dims, but the interval still allows one",
         HURTS: "more data hurt at {dim} dims",
     }
+    if earlier["pairs"] == 0:  # one fraction: the only step is finetuning itself
+        phrases[SATURATED] = "no gain over the base model at {dim} dims"
     result = {}
     for dim in dims:
         delta, low, high, _ = read_comparison_entry(last["gain"][str(dim)])

@@ -68,6 +68,9 @@ def test_verdict_from_the_base_when_one_fraction():
     steps = [{**_steps((0.0, -0.005, 0.005), (0.03, 0.01, 0.05))[1], "from_pairs": 0}]
     result = verdicts(points, steps, [64])
     assert "from the base model (0 pairs) to 100% (0 -> 216 pairs)" in result["64"]["message"]
+    flat = [{**steps[0], "gain": {"64": comparison_entry(0.001, -0.01, 0.012)}}]
+    message = verdicts(points, flat, [64])["64"]["message"]
+    assert message.startswith("no gain over the base model at 64 dims: +0.001 [-0.010, +0.012]")
 
 
 def _curve():
