@@ -56,6 +56,7 @@ def main() -> None:
     parser.add_argument("--latency-queries", type=int, default=100)
     parser.add_argument("--latency-documents", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--result", default="export", help="results/<name>.json")
     args = parser.parse_args()
     quiet()
 
@@ -166,7 +167,7 @@ def main() -> None:
         print(line)
     print(f"\ntargets (>= {SPEEDUP_TARGET}x at batch 1, loss <= {LOSS_TARGET}):", targets)
     write_result(
-        "export",
+        args.result,
         {
             "data": {
                 "source": str(LEGAL),
