@@ -8,6 +8,11 @@ on a CPU a guard evaluation costs about as much as a test evaluation, and base w
 itself, drop 0) always passes, so the search ends. Without a guard the best validation score
 wins; without a validation split (too few pairs) the guard alone decides, the least base weight
 that passes (and without either, the finetuned model is kept: base weight 0).
+
+A merge must earn its place: when the winner's validation gain over the unmerged model (base
+weight 0) is not significant (paired bootstrap) and the unmerged model passes the guard, the
+unmerged model is kept. On a few dozen validation queries the best of eleven ratios often wins by
+noise alone; in benchmarks/README.md (guard) such a pick lost on the test queries.
 """
 
 from __future__ import annotations
@@ -61,10 +66,11 @@ def choose_base_weight(
     """Score the grid (the model's weights are left at the last ratio scored: load the choice)."""
     dim = str(config.best_dim)
     points = {weight: _point(weight) for weight in grid}
+    validations: dict[float, RetrievalEvaluation] = {}
     if validation is not None:
         for weight in grid:
             load_merged(model, base, finetuned, weight)
-            evaluation = evaluate_on(model, validation, config)
+            evaluation = validations[weight] = evaluate_on(model, validation, config)
             score = evaluation.by_dim[config.best_dim].metrics["ndcg@10"]
             points[weight]["validation"] = round(score, 6)
             logger.info("merge base weight %.1f: validation nDCG@10@%s %.4f", weight, dim, score)
@@ -73,9 +79,50 @@ def choose_base_weight(
         order = sorted(grid)
     choice = AutoChoice(order[0], "", [])
     for weight in order:
-        if guard is None:
+        if guard is None or _score_guard(
+            model, base, finetuned, weight, config, guard, choice, points
+        ):
             choice.base_weight = weight
             break
+    choice.chosen_on = _chosen_on(validation is not None, guard is not None)
+    unmerged = min(grid)
+    if validations and choice.base_weight != unmerged and unmerged in validations:
+        gain = guard_change(validations[unmerged], validations[choice.base_weight])[dim]
+        delta, low, high, _ = read_comparison_entry(gain)
+        if low <= 0 and (
+            guard is None
+            or _score_guard(model, base, finetuned, unmerged, config, guard, choice, points)
+        ):
+            logger.info(
+                "merge base weight %.1f beats the unmerged model on validation by %+.4f "
+                "[%+.4f, %+.4f], not significantly: the unmerged model is kept",
+                choice.base_weight,
+                delta,
+                low,
+                high,
+            )
+            choice.base_weight = unmerged
+            choice.chosen_on += (
+                "; the unmerged model kept: the best ratio's validation gain over it was "
+                "not significant"
+            )
+    choice.curve = [points[weight] for weight in sorted(grid)]
+    return choice
+
+
+def _score_guard(
+    model: torch.nn.Module,
+    base: StateDict,
+    finetuned: StateDict,
+    weight: float,
+    config: FinetuneConfig,
+    guard: Guard,
+    choice: AutoChoice,
+    points: dict[float, dict[str, Any]],
+) -> bool:
+    """Score `weight` on the guard (once), record it in the curve; True if the guard is ok."""
+    if weight not in choice.guard_evaluations:
+        dim = str(config.best_dim)
         load_merged(model, base, finetuned, weight)
         evaluation = evaluate_on(model, guard.data, config)
         choice.guard_evaluations[weight] = evaluation
@@ -96,12 +143,7 @@ def choose_base_weight(
             high,
             "ok" if points[weight]["guard_ok"] else f"drop beyond {GUARD_TOLERANCE}",
         )
-        if points[weight]["guard_ok"]:
-            choice.base_weight = weight
-            break
-    choice.chosen_on = _chosen_on(validation is not None, guard is not None)
-    choice.curve = [points[weight] for weight in sorted(grid)]
-    return choice
+    return bool(points[weight]["guard_ok"])
 
 
 def _chosen_on(validation: bool, guard: bool) -> str:

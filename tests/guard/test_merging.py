@@ -9,9 +9,12 @@ import torch
 
 from embedtune.config import load_config
 from embedtune.errors import ConfigError
+from embedtune.guard.task import evaluate_guard, load_guard
+from embedtune.merging.auto import choose_base_weight
 from embedtune.merging.linear import load_merged, merge_state_dicts, snapshot
 from embedtune.merging.run import merge_after_training
-from tests.conftest import LEGAL
+from embedtune.workflow import load_data
+from tests.conftest import LEGAL, ZENML_QA
 
 
 @pytest.fixture()
@@ -85,3 +88,26 @@ def test_a_fixed_ratio_merges_and_a_kept_base_skips_the_merge(model, operands, t
     assert outcome.block["curve"] == [] and outcome.block["tensors_merged"] > 50
     name = next(n for n, t in base.items() if t.is_floating_point())
     torch.testing.assert_close(model.state_dict()[name], (base[name] + finetuned[name]) / 2)
+
+
+def test_auto_keeps_the_unmerged_model_when_a_merge_wins_validation_by_noise(model, tmp_path):
+    """Finetuned == base: every ratio scores the same on validation, so no merge beats the
+    unmerged model significantly and base weight 0 is kept (the former rule took 1.0, the
+    tie-break toward the base)."""
+    config = load_config(
+        data=str(LEGAL), max_seq_length=32, dims=[384, 64], output=str(tmp_path / "out")
+    )
+    guard_config = load_config(
+        data=str(LEGAL), guard_data=str(ZENML_QA / "pairs.jsonl"), max_seq_length=32, dims=[384, 64]
+    )
+    validation = load_data(config)
+    validation.queries = dict(list(validation.queries.items())[:20])
+    weights = snapshot(model)
+    guard = load_guard(guard_config)
+    guard.base = evaluate_guard(model, guard, guard_config)
+    choice = choose_base_weight(
+        model, weights, weights, config, validation=validation, guard=guard, grid=(0.0, 0.5, 1.0)
+    )
+    assert choice.base_weight == 0.0
+    assert "not significant" in choice.chosen_on
+    assert [p["validation"] for p in choice.curve] == [choice.curve[0]["validation"]] * 3
