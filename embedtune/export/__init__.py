@@ -7,9 +7,27 @@ without optimum, and check it scores and runs as promised.
     encoder.encode_query(["..."])
 """
 
-from embedtune.export.export import export_model
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 from embedtune.export.formats import EXPORT_RECORD, FORMATS, PRECISIONS, target_from_name
-from embedtune.export.loader import ExportedEncoder, load_exported
+
+# Loaded on first use: they import torch, and `embedtune --help` (which registers the export
+# subcommand) should not pay for it.
+_LAZY = {
+    "export_model": "embedtune.export.export",
+    "ExportedEncoder": "embedtune.export.loader",
+    "load_exported": "embedtune.export.loader",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "EXPORT_RECORD",
