@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import logging
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +55,7 @@ from embedtune.reporting.model_card import write_model_card
 from embedtune.reporting.per_query import per_query_file, per_query_view
 from embedtune.reporting.provenance import data_fingerprint, provenance
 from embedtune.reporting.results import build_results, write_results
-from embedtune.reporting.results_schema import DEPLOYMENT_FILE
+from embedtune.reporting.results_schema import DEPLOYMENT_FILE, MODEL_DIR
 from embedtune.run_outputs import StagedOutputs, check_base_model_outside_output, output_lock
 from embedtune.search import require_index_package
 from embedtune.search.report import results_search_block
@@ -440,6 +441,20 @@ def drop_stale_deployment(output: str | Path, results: dict[str, Any]) -> None:
     if "deployment" not in results and stale.is_file():
         stale.unlink()
         logger.info("Removed the earlier run's %s (this run has no deployment matrix)", stale)
+    _drop_stale_exports(Path(output), (results.get("export") or {}).get("name"))
+
+
+def _drop_stale_exports(output: Path, kept: str | None) -> None:
+    """OUTPUT/model-<format> folders of an earlier run's --export (recognised by their export
+    record) that this run's results.json does not describe: their model is not this run's."""
+    from embedtune.config import EXPORTS
+    from embedtune.export.formats import EXPORT_RECORD
+
+    for name in EXPORTS:
+        folder = output / f"{MODEL_DIR}-{name}"
+        if name != kept and (folder / EXPORT_RECORD).is_file():
+            shutil.rmtree(folder)
+            logger.info("Removed the earlier run's %s (not this run's model)", folder)
 
 
 def count_truncation(

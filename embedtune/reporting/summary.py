@@ -5,7 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from embedtune.reporting.results_schema import DEPLOYMENT_FILE, PRIMARY_METRIC
+from embedtune.reporting.results_schema import (
+    DEPLOYMENT_FILE,
+    PRIMARY_METRIC,
+    read_comparison_entry,
+)
 from embedtune.reporting.results_view import DimRow, ResultsView
 
 
@@ -57,9 +61,38 @@ def cli_summary(results: dict[str, Any]) -> dict[str, Any]:
         if "results" in summary["outputs"]:
             folder = Path(summary["outputs"]["results"]).parent
             summary["outputs"]["deployment"] = str(folder / DEPLOYMENT_FILE)
+    summary.update(_guard_merge_export(results))
     if view.hub_repo:
         summary["hub_repo"] = view.hub_repo
     return summary
+
+
+def _guard_merge_export(results: dict[str, Any]) -> dict[str, Any]:
+    """The guard's change at its best_dim, the merge's base weight, the export's outcome."""
+    extra: dict[str, Any] = {}
+    guard = results.get("guard")
+    if guard:
+        dim = str(guard["best_dim"])
+        delta, low, high, _ = read_comparison_entry(guard["comparison"][dim])
+        extra["guard"] = {
+            "source": guard["source"],
+            "dim": guard["best_dim"],
+            "change": round(delta, 4),
+            "interval": [round(low, 4), round(high, 4)],
+            "within_tolerance": guard["within_tolerance"],
+        }
+    merge = results.get("merge")
+    if merge:
+        extra["merge"] = {"base_weight": merge["base_weight"], "mode": merge["mode"]}
+    export = results.get("export")
+    if export:
+        extra["export"] = {
+            "name": export["name"],
+            "path": export["path"],
+            "largest_drop": export["largest_drop"],
+            "warnings": export["warnings"],
+        }
+    return extra
 
 
 def metadata_summary(results: dict[str, Any]) -> dict[str, Any]:

@@ -101,6 +101,22 @@ def test_export_after_a_run_is_scored_with_intervals(
     assert block["warnings"] == [] and block["largest_drop"] < 1e-3
     html = export_section(ResultsView({"export": block}))
     assert "Export: onnx" in html and "95% interval" in html and "No significant" in html
+    from embedtune.reporting.summary import cli_summary
+    from embedtune.workflow import drop_stale_deployment
+    from tests.reporting.results_helpers import finetune_results
+
+    summary = cli_summary({**finetune_results(), "export": block})
+    assert summary["export"] == {
+        "name": "onnx",
+        "path": block["path"],
+        "largest_drop": block["largest_drop"],
+        "warnings": [],
+    }
+    # a later run without --export: the earlier run's export folder goes, this run's stays
+    drop_stale_deployment(staging, {"export": block})
+    assert (staging / "model-onnx").is_dir()
+    drop_stale_deployment(staging, {})
+    assert not (staging / "model-onnx").exists() and (staging / "model").exists()
 
 
 def test_latency_medians_and_speedups(exports, short_model):

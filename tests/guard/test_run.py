@@ -28,6 +28,7 @@ TINY = {
 @pytest.mark.slow
 def test_auto_merge_with_a_guard_records_the_curve_and_the_guard_change(tmp_path):
     from embedtune.reporting.chart import build_figure
+    from embedtune.reporting.summary import cli_summary
     from embedtune.workflow import run_finetune
 
     out = tmp_path / "out"
@@ -41,6 +42,10 @@ def test_auto_merge_with_a_guard_records_the_curve_and_the_guard_change(tmp_path
     for dim in ("384", "64"):
         low, high = guard["comparison"][dim]["ci95"]
         assert low <= guard["comparison"][dim]["ndcg@10_delta"] <= high
+    summary = cli_summary(on_disk)  # stdout: the guard's change at best_dim with its interval
+    entry = guard["comparison"]["384"]
+    assert summary["guard"]["change"] == round(entry["ndcg@10_delta"], 4)
+    assert summary["guard"]["within_tolerance"] is guard["within_tolerance"]
     if results["selection"]["selected"] == "base":
         assert "merge" not in results  # nothing to merge: skipped
         assert guard["finetuned"] == guard["base"]
