@@ -558,7 +558,7 @@ def _run_finetune(config: FinetuneConfig) -> dict[str, Any]:
     encoded = encoded.cpu() if encoded is not None else None  # kept while the model trains
     if guard is not None:
         logger.info("Evaluating the base model on the guard %s", guard.source)
-        guard.base = evaluate_guard(model, guard, config)
+        guard.base = distributed.on_main(model, lambda: evaluate_guard(model, guard, config))
     outcome = train(config, model, data, output, guard=guard)
     if outcome.selected == "base":
         after = before  # the same weights: no second evaluation (nor encoding)
