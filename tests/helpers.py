@@ -8,6 +8,21 @@ from pathlib import Path
 
 from embedtune.cli import main
 from embedtune.data.sources import DataOptions, load_retrieval_data
+from tests.conftest import LEGAL
+
+# A finetuning run small enough for a test: the legal slice, 48 pairs, 32 tokens, one epoch.
+TINY_RUN = {
+    "data": str(LEGAL),
+    "max_seq_length": 32,
+    "max_train_pairs": 48,
+    "max_test_queries": 20,
+    "dims": [384, 64],
+    "batch_size": 16,
+    "epochs": 1,
+    "eval_every": 0.5,
+    "hard_negatives": False,
+    "eval_batch_size": 32,
+}
 
 
 def pairs(n: int = 12) -> list[dict]:

@@ -20,7 +20,6 @@ from embedtune.errors import DataError
 from embedtune.evaluation.bootstrap import compare_tables, describe_comparison, per_query_table
 from embedtune.evaluation.retrieval import (
     RetrievalEvaluation,
-    evaluate_retrieval,
     evaluated_query_ids,
 )
 
@@ -73,16 +72,10 @@ def evaluate_on(
     model: SentenceTransformer, data: RetrievalData, config: FinetuneConfig
 ) -> RetrievalEvaluation:
     """`model` on `data`'s test queries at every dim: the run's evaluator, prompts and batch
-    size (as `workflow.evaluate`, no progress bar: the guard and validation are scored often)."""
-    return evaluate_retrieval(
-        model,
-        data,
-        config.dims,
-        query_prompt=config.query_prompt,
-        document_prompt=config.document_prompt,
-        batch_size=config.eval_batch_size,
-        ignore_identical_ids=config.ignore_identical_ids,
-    )
+    size and index (no progress bar: the guard and validation are scored often)."""
+    from embedtune.workflow import evaluate  # workflow imports this module
+
+    return evaluate(model, data, config, show_progress_bar=False)
 
 
 def evaluate_guard(

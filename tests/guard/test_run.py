@@ -6,23 +6,11 @@ import pytest
 
 from embedtune.config import load_config
 from embedtune.merging.auto import GRID
-from tests.conftest import LEGAL, ZENML_QA
+from tests.conftest import ZENML_QA
+from tests.helpers import TINY_RUN
 from tests.reporting.results_helpers import assert_valid_results
 
-TINY = {
-    "data": str(LEGAL),
-    "max_seq_length": 32,
-    "max_train_pairs": 48,
-    "max_test_queries": 20,
-    "dims": [384, 64],
-    "batch_size": 16,
-    "epochs": 1,
-    "eval_every": 0.5,
-    "hard_negatives": False,
-    "eval_batch_size": 32,
-    "learning_rate": 2e-4,
-    "baselines": False,
-}
+TINY = {**TINY_RUN, "learning_rate": 2e-4, "baselines": False}
 
 
 @pytest.mark.slow

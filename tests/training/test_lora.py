@@ -31,21 +31,10 @@ from embedtune.training.lora import (
 from embedtune.training.model_loading import load_model
 from embedtune.training.selection import carve_validation
 from tests.conftest import LEGAL
-from tests.helpers import cli_error
+from tests.helpers import TINY_RUN, cli_error
 from tests.reporting.results_helpers import assert_valid_results
 
-TINY = {
-    "data": str(LEGAL),
-    "max_seq_length": 32,
-    "max_train_pairs": 48,
-    "max_test_queries": 20,
-    "dims": [384, 64],
-    "batch_size": 16,
-    "epochs": 1,
-    "eval_every": 0.5,
-    "hard_negatives": False,
-    "eval_batch_size": 32,
-}
+TINY = TINY_RUN
 # all-MiniLM-L6-v2: 6 layers x (query, key, value) x (A: r x 384 + B: 384 x r)
 ADAPTER_PARAMETERS_PER_RANK = 6 * 3 * 2 * 384
 TEXTS = [

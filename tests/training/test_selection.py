@@ -8,21 +8,10 @@ from embedtune.config import load_config
 from embedtune.data.sources import DataOptions, load_retrieval_data
 from embedtune.training.selection import carve_validation
 from tests.conftest import LEGAL
-from tests.helpers import assert_selection_contract
+from tests.helpers import TINY_RUN, assert_selection_contract
 from tests.reporting.results_helpers import assert_valid_results
 
-TINY = {
-    "data": str(LEGAL),
-    "max_seq_length": 32,
-    "max_train_pairs": 48,
-    "max_test_queries": 20,
-    "dims": [384, 64],
-    "batch_size": 16,
-    "epochs": 1,
-    "eval_every": 0.5,
-    "hard_negatives": False,
-    "eval_batch_size": 32,
-}
+TINY = TINY_RUN
 
 
 def test_validation_queries_come_from_training_never_from_test(tmp_path):
