@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import math
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 from embedtune.training.lora import ADAPTER_WEIGHTS
 from tests.reporting.results_helpers import assert_valid_results
-from tests.training.test_resume import _complete_checkpoints, _pairs
+from tests.training.test_resume import _complete_checkpoints, _pairs, kill_at_first_checkpoint
 
 EPOCHS, BATCH = 3, 8
 
@@ -31,20 +29,7 @@ def test_kill_9_then_resume_a_lora_run(tmp_path):
     command += ["--learning-rate", "1e-3", "--lora", "4"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
-    log = (tmp_path / "first.log").open("w")
-    process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=log, stderr=log)
-    deadline = time.monotonic() + 600
-    try:
-        while not _complete_checkpoints(out / "checkpoints"):
-            assert process.poll() is None, (tmp_path / "first.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "no checkpoint within 10 minutes"
-            time.sleep(0.05)
-        process.send_signal(signal.SIGKILL)
-    finally:
-        process.kill()
-        process.wait()
-        log.close()
-    assert process.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    kill_at_first_checkpoint(command, env, tmp_path, out)
     assert not (out / "model").exists() and not (out / "results.json").exists()
     first = min(_complete_checkpoints(out / "checkpoints"), key=lambda p: p.name)
     assert (first / ADAPTER_WEIGHTS).is_file() and not (first / "model.safetensors").exists()

@@ -63,6 +63,29 @@ def _complete_checkpoints(folder: Path) -> list[Path]:
     return found
 
 
+def kill_at_first_checkpoint(
+    command: list[str], env: dict[str, str], tmp_path: Path, out: Path
+) -> subprocess.Popen:
+    """Start the run, SIGKILL it as soon as a complete checkpoint exists; the killed process."""
+    log = (tmp_path / "first.log").open("w")
+    process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=log, stderr=log)
+    deadline = time.monotonic() + 600
+    try:
+        while not _complete_checkpoints(out / "checkpoints"):
+            assert process.poll() is None, (
+                "the run ended before its first checkpoint: " + (tmp_path / "first.log").read_text()
+            )
+            assert time.monotonic() < deadline, "no checkpoint within 10 minutes"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait()
+        log.close()
+    assert process.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    return process
+
+
 @pytest.mark.slow
 def test_kill_9_then_resume_finishes_with_the_same_step_count(tmp_path):
     data = tmp_path / "pairs.jsonl"
@@ -83,22 +106,7 @@ def test_kill_9_then_resume_finishes_with_the_same_step_count(tmp_path):
     command += ["--dims", "384,64"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
-    log = (tmp_path / "first.log").open("w")
-    process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=log, stderr=log)
-    deadline = time.monotonic() + 600
-    try:
-        while not _complete_checkpoints(out / "checkpoints"):
-            assert process.poll() is None, (
-                "the run ended before its first checkpoint: " + (tmp_path / "first.log").read_text()
-            )
-            assert time.monotonic() < deadline, "no checkpoint within 10 minutes"
-            time.sleep(0.05)
-        process.send_signal(signal.SIGKILL)
-    finally:
-        process.kill()
-        process.wait()
-        log.close()
-    assert process.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    process = kill_at_first_checkpoint(command, env, tmp_path, out)
     assert not (out / "model").exists(), "a killed run left model/"
     assert not (out / "results.json").exists(), "a killed run left results.json"
     assert (out / ".embedtune.lock").read_text() == str(process.pid)  # left by the killed run
