@@ -107,3 +107,25 @@ def assert_selection_contract(results: dict, output: Path, base_model_path: str)
         assert kept.keys() == shipped.keys()
         assert all(torch.equal(kept[k], shipped[k]) for k in kept), "model/ is not the best step"
     return selected
+
+
+def chat_completion(model: str, content: str) -> bytes:
+    """An OpenAI chat-completions response body, for the local test servers."""
+    import time
+
+    return json.dumps(
+        {
+            "id": "chatcmpl-local",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+        }
+    ).encode()

