@@ -170,7 +170,7 @@ def _generate_standalone(
     from distilabel.models.llms.base import AsyncLLM
 
     group = concurrency if isinstance(llm, AsyncLLM) else batch_size
-    task = _sentence_pair_task(llm, context, hard_negative, group)
+    task = sentence_pair_task(llm, context, hard_negative, group)
     try:
         task.load()
     except (OSError, ValueError) as exc:
@@ -233,12 +233,21 @@ def _resolve_llm(
     return llm, describe_llm(spec), spec.backend == "hf"
 
 
-def _sentence_pair_task(llm: Any, context: str, hard_negative: bool, batch_size: int) -> Any:
+def sentence_pair_task(
+    llm: Any,
+    context: str,
+    hard_negative: bool,
+    batch_size: int,
+    *,
+    name: str = TASK_NAME,
+    **options: Any,
+) -> Any:
+    """distilabel's query task as embedtune runs it (`options`: e.g. Ray `resources`)."""
     from distilabel.steps.tasks import GenerateSentencePair
 
     with _quiet_standalone_step_warning():
         return GenerateSentencePair(
-            name=TASK_NAME,
+            name=name,
             triplet=True,
             action="query",
             hard_negative=hard_negative,
@@ -246,6 +255,7 @@ def _sentence_pair_task(llm: Any, context: str, hard_negative: bool, batch_size:
             llm=llm,
             input_batch_size=batch_size,
             add_raw_output=True,
+            **options,
         )
 
 

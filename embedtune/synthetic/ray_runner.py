@@ -52,7 +52,8 @@ def generate_rows_with_ray(
     check_ray()
     from distilabel.pipeline import Pipeline
     from distilabel.steps import LoadDataFromDicts, StepResources
-    from distilabel.steps.tasks import GenerateSentencePair
+
+    from embedtune.synthetic.llm_queries import sentence_pair_task
 
     with Pipeline(name=PIPELINE_NAME, cache_dir=str(cache_dir)) as pipeline:
         load = LoadDataFromDicts(
@@ -60,15 +61,12 @@ def generate_rows_with_ray(
             data=[{"chunk_id": c.id, "anchor": c.text} for c in chunks],
             batch_size=batch_size,
         )
-        task = GenerateSentencePair(
+        task = sentence_pair_task(
+            llm,
+            context,
+            hard_negative,
+            batch_size,
             name=task_name,
-            triplet=True,
-            action="query",
-            hard_negative=hard_negative,
-            context=context,
-            llm=llm,
-            input_batch_size=batch_size,
-            add_raw_output=True,
             resources=StepResources(replicas=replicas),
         )
         load >> task

@@ -260,3 +260,23 @@ def test_smollm2_gguf_generates_query_pairs(caplog, monkeypatch):
     if dropped:
         assert f"Dropped {dropped} of {len(chunks)} chunks" in caplog.text
     assert f"query pairs for {len(examples)} of {len(chunks)} chunks" in caplog.text
+
+
+def test_the_ray_runner_builds_the_same_query_task_with_replicas(monkeypatch):
+    """--ray runs the task embedtune runs locally, with Ray replicas (Ray itself is not
+    installed here: the task is built, not run)."""
+    from distilabel.steps import StepResources
+
+    from embedtune.synthetic.llm import build_llm
+    from embedtune.synthetic.llm_queries import TASK_NAME, sentence_pair_task
+
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", "not-a-real-key")
+    llm = build_llm("openai:m")
+    local = sentence_pair_task(llm, "payments runbooks", False, 8)
+    ray = sentence_pair_task(
+        llm, "payments runbooks", False, 8, name="ray-task", resources=StepResources(replicas=3)
+    )
+    assert local.name == TASK_NAME and ray.name == "ray-task"
+    assert ray.resources.replicas == 3 and local.resources.replicas == 1
+    assert (ray.triplet, ray.action, ray.context) == (local.triplet, local.action, local.context)
