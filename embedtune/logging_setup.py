@@ -5,7 +5,8 @@
 - Logs go to stderr as text or JSON lines (`--log-format json`), without colour codes when
   stderr is not a terminal (ZenML's included), embedtune at INFO, libraries at WARNING.
 - Progress: no bars for trivial work (loading weights, dataset maps, model-card widgets);
-  `--quiet` turns every bar off and keeps warnings and errors only.
+  `--quiet` turns every bar off and keeps warnings and errors only: the Trainer's metric lines
+  too (`quiet_trainer`), in the ZenML steps as in the plain commands.
 """
 
 from __future__ import annotations
@@ -24,6 +25,24 @@ LOG_FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _HANDLER_NAME = "embedtune-stderr"
 _LIBRARIES = ("datasets", "transformers", "sentence_transformers", "httpx", "urllib3", "filelock")
+_quiet = False  # --quiet, for the code that builds a Trainer (it prints every log otherwise)
+
+
+def is_quiet() -> bool:
+    """Whether the command runs with --quiet (warnings and errors only)."""
+    return _quiet
+
+
+def quiet_trainer(trainer: Any) -> None:
+    """Under --quiet: the Trainer keeps no callback that prints its logs (ProgressCallback
+    writes each metric dict with tqdm.write even when the bar is off; PrinterCallback prints
+    them). The logs stay in `trainer.state.log_history`."""
+    if not _quiet:
+        return
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    trainer.remove_callback(ProgressCallback)
+    trainer.remove_callback(PrinterCallback)
 
 
 class JsonFormatter(logging.Formatter):
@@ -161,6 +180,8 @@ def configure_logging(
     console handler already prints (and stores) every record, so ours would print it twice."""
     if log_format not in LOG_FORMATS:
         raise ValueError(f"log_format must be one of {LOG_FORMATS}, got {log_format!r}")
+    global _quiet
+    _quiet = quiet
     _set_library_switches(quiet=quiet, verbose=verbose)
     formatter: logging.Formatter = (
         JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT, "%H:%M:%S")

@@ -1,5 +1,6 @@
 """The evaluation report as an artifact: results.json, the chart PNG and the HTML page (both shown
-in the dashboard) and per_query.json: the files a run writes to OUTPUT, also on a remote stack."""
+in the dashboard), per_query.json and deployment.json (--deployment): the files a run writes to
+OUTPUT, also on a remote stack."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ class EvaluationReport:
     chart_png: bytes
     html: str
     per_query: dict[str, Any] | None = None  # OUTPUT/per_query.json: scores per query and model
+    deployment: dict[str, Any] | None = None  # OUTPUT/deployment.json (--deployment)
 
 
 class EvaluationReportMaterializer(BaseMaterializer):
@@ -40,7 +42,11 @@ class EvaluationReportMaterializer(BaseMaterializer):
         if self.artifact_store.exists(self._path("per_query.json")):
             with self.artifact_store.open(self._path("per_query.json"), "r") as handle:
                 per_query = json.load(handle)
-        return EvaluationReport(results, chart, html, per_query)
+        deployment = None
+        if self.artifact_store.exists(self._path("deployment.json")):
+            with self.artifact_store.open(self._path("deployment.json"), "r") as handle:
+                deployment = json.load(handle)
+        return EvaluationReport(results, chart, html, per_query, deployment)
 
     def save(self, report: EvaluationReport) -> None:
         with self.artifact_store.open(self._path("results.json"), "w") as handle:
@@ -52,6 +58,9 @@ class EvaluationReportMaterializer(BaseMaterializer):
         if report.per_query is not None:
             with self.artifact_store.open(self._path("per_query.json"), "w") as handle:
                 json.dump(report.per_query, handle, default=str)
+        if report.deployment is not None:
+            with self.artifact_store.open(self._path("deployment.json"), "w") as handle:
+                json.dump(report.deployment, handle, indent=2, default=str)
 
     def save_visualizations(self, report: EvaluationReport) -> dict[str, VisualizationType]:
         return {

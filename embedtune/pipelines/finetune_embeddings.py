@@ -35,7 +35,7 @@ def finetune_embeddings(config: dict[str, Any]) -> None:
     published = save_model(model, config)
     export = None
     if config.get("export"):  # the saved model exported, re-scored and timed
-        export = export_model(
+        export, _ = export_model(
             model, published, finetuned_evaluation, training_summary, train_pairs, test_set, config
         )
     visualize_evaluation(
@@ -48,6 +48,7 @@ def finetune_embeddings(config: dict[str, Any]) -> None:
         published,
         config,
         export=export,
+        finetuned_model=model,
     )
 
 

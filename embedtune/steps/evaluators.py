@@ -15,6 +15,7 @@ from zenml import log_metadata, step
 from embedtune.baselines.block import baselines_for_run
 from embedtune.config import FinetuneConfig
 from embedtune.data.retrieval_data import RetrievalData
+from embedtune.deployment.encoded import EncodedTask
 from embedtune.evaluation.retrieval import RetrievalEvaluation
 from embedtune.workflow import evaluate, evaluate_test, load_base_model
 
@@ -45,14 +46,14 @@ def evaluate_finetuned_model(
     data = RetrievalData.from_parts(train_pairs, test_set)
     kept_base = training_summary["selection"]["selected"] == "base"
     encoded = None
-    if kept_base and not settings.baselines:
+    if kept_base and not (settings.baselines or settings.deployment):
         evaluation = base_evaluation  # same weights, same scores: no second evaluation
     else:
         tested, encoded = evaluate_test(model, data, settings)
         evaluation = base_evaluation if kept_base else tested.to_dict()
     baselines: dict[str, Any] = {}
+    label = "base" if kept_base else "finetuned"
     if settings.baselines and encoded is not None:
-        label = "base" if kept_base else "finetuned"
         block, extra = baselines_for_run(
             data,
             RetrievalEvaluation.from_dict(evaluation),
@@ -62,5 +63,21 @@ def evaluate_finetuned_model(
             ignore_identical_ids=settings.ignore_identical_ids,
         )
         baselines = {"block": block, "evaluations": {k: v.to_dict() for k, v in extra.items()}}
+    if settings.deployment and encoded is not None:  # visualize_evaluation writes deployment.json
+        baselines["deployment"] = deployment_matrix(encoded, data, settings, label)
     log_metadata(metadata={"finetuned_evaluation": evaluation["metrics"]}, infer_model=True)
     return evaluation, baselines
+
+
+def deployment_matrix(
+    encoded: EncodedTask, data: RetrievalData, settings: FinetuneConfig, label: str
+) -> dict[str, Any]:
+    """deployment.json's content, from this step's encoding, timed on this step's machine."""
+    from embedtune.deployment.matrix import matrix_from_encoded
+    from embedtune.reporting.hardware import describe_hardware
+
+    matrix = matrix_from_encoded(
+        encoded, data, settings.dims, ignore_identical_ids=settings.ignore_identical_ids
+    )
+    name = settings.base_model_name + (" finetuned" if label == "finetuned" else "")
+    return {"model": label, "model_name": name, "hardware": describe_hardware(), **matrix}

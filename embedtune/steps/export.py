@@ -3,6 +3,7 @@ torch model on the test queries and time both (config.export; embedtune.export.f
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 from datasets import Dataset
@@ -13,10 +14,12 @@ from embedtune.config import FinetuneConfig
 from embedtune.data.retrieval_data import RetrievalData
 from embedtune.evaluation.retrieval import RetrievalEvaluation
 from embedtune.export.for_run import export_for_run
+from embedtune.materializers.folder_materializer import ModelFolder, ModelFolderMaterializer
+from embedtune.pipelines.remote_outputs import ensure_model_folder
 from embedtune.run_outputs import StagedOutputs
 
 
-@step
+@step(output_materializers={"exported_model": ModelFolderMaterializer})
 def export_model(
     model: SentenceTransformer,
     published_model: dict,
@@ -25,13 +28,16 @@ def export_model(
     train_pairs: Dataset,
     test_set: dict,
     config: dict[str, Any],
-) -> Annotated[dict, "export"]:
+) -> tuple[Annotated[dict, "export"], Annotated[ModelFolder, "exported_model"]]:
     """STAGING/model-<format> from STAGING/model, results.json's export block
-    (`published_model`, save_model's output, orders this step after it)."""
+    (`published_model`, save_model's output, orders this step after it), and that folder as
+    an artifact (a remote run's OUTPUT gets it from there: pipelines/remote_outputs.py)."""
     settings = FinetuneConfig(**config)
+    staging = StagedOutputs(settings.output, fresh=False).staging
+    ensure_model_folder(lambda: model, settings, staging)  # save_model ran in another container
     block = export_for_run(
         settings,
-        StagedOutputs(settings.output, fresh=False).staging,
+        staging,
         RetrievalData.from_parts(train_pairs, test_set),
         RetrievalEvaluation.from_dict(finetuned_evaluation),
         model,
@@ -49,4 +55,5 @@ def export_model(
         },
         infer_model=True,
     )
-    return block
+    name = Path(block["path"]).name  # model-<format>
+    return block, ModelFolder(staging / name, name)

@@ -9,15 +9,26 @@ from typing import Annotated, Any
 from datasets import Dataset
 from sentence_transformers import SentenceTransformer
 from zenml import log_metadata, step
+from zenml.artifacts.unmaterialized_artifact import UnmaterializedArtifact
 
 from embedtune.config import FinetuneConfig
 from embedtune.data.retrieval_data import RetrievalData
+from embedtune.deployment.outputs import deployment_summary
 from embedtune.evaluation.retrieval import RetrievalEvaluation
+from embedtune.io import write_json_atomic
 from embedtune.materializers.report_materializer import EvaluationReport
+from embedtune.pipelines.remote_outputs import ensure_model_folder
 from embedtune.reporting.html_report import render_html_report
+from embedtune.reporting.results_schema import DEPLOYMENT_FILE
 from embedtune.reporting.summary import metadata_summary
 from embedtune.run_outputs import StagedOutputs
-from embedtune.workflow import finetune_results, publish_model, push_if_asked, write_outputs
+from embedtune.workflow import (
+    drop_stale_deployment,
+    finetune_results,
+    publish_model,
+    push_if_asked,
+    write_outputs,
+)
 
 
 @step
@@ -38,8 +49,10 @@ def visualize_evaluation(
     train_pairs: Dataset,
     published_model: dict,
     config: dict[str, Any],
+    finetuned_model: UnmaterializedArtifact,
     export: dict | None = None,
 ) -> Annotated[EvaluationReport, "evaluation_report"]:
+    """`finetuned_model`: loaded only to push when save_model ran in another container."""
     settings = FinetuneConfig(**config)
     data = RetrievalData.from_parts(train_pairs, test_set)
     evaluations = {
@@ -58,7 +71,7 @@ def visualize_evaluation(
         selection=training_summary["selection"],
         extra={**published_model, **training_summary.get("guard_and_merge", {})},
     )
-    if baselines:
+    if baselines.get("block"):
         results["baselines"] = baselines["block"]
         evaluations.update(
             {k: RetrievalEvaluation.from_dict(v) for k, v in baselines["evaluations"].items()}
@@ -66,14 +79,23 @@ def visualize_evaluation(
     if export:  # export_model's block (--export)
         results["export"] = export
     staged = StagedOutputs(settings.output, fresh=False)
+    deployment = baselines.get("deployment")  # --deployment: the matrix and what it was run on
+    if deployment:
+        if export and export.get("latency"):  # the export's timing, as a local run adds it
+            deployment = {**deployment, "latency": export["latency"]}
+        write_json_atomic(staged.staging / DEPLOYMENT_FILE, deployment)
+        results["deployment"] = deployment_summary(deployment, model_label=deployment["model"])
+    if settings.push_to_hub:
+        ensure_model_folder(finetuned_model.load, settings, staged.staging)
     write_outputs(staged.staging, results, evaluations, data)
     push_if_asked(settings, staged.staging, results)
     staged.commit()
+    drop_stale_deployment(settings.output, results)
     log_metadata(metadata={"results": metadata_summary(results)}, infer_model=True)
     tag_model_version(results["verdict"]["selected"])
     chart = (Path(settings.output) / "evaluation.png").read_bytes()
     per_query = json.loads((Path(settings.output) / "per_query.json").read_text("utf-8"))
-    return EvaluationReport(results, chart, render_html_report(results), per_query)
+    return EvaluationReport(results, chart, render_html_report(results), per_query, deployment)
 
 
 def tag_model_version(selected: str) -> None:

@@ -13,6 +13,7 @@ from sentence_transformers.sentence_transformer.training_args import (
 from embedtune import distributed
 from embedtune.config import FinetuneConfig
 from embedtune.evaluation.trainer_evaluator import metric_key
+from embedtune.logging_setup import is_quiet
 
 
 def precision_flags() -> dict[str, bool]:
@@ -61,6 +62,7 @@ def build_training_arguments(
         save_total_limit=config.save_total_limit,
         logging_steps=10,
         report_to="none",
+        disable_tqdm=True if is_quiet() else None,  # --quiet (None: transformers decides)
         seed=config.seed,
         data_seed=config.seed,
         dataloader_drop_last=False,

@@ -20,6 +20,7 @@ from embedtune import distributed
 from embedtune.config import FinetuneConfig
 from embedtune.data.retrieval_data import DOCUMENT, QUERY, RetrievalData, negative_columns
 from embedtune.evaluation.trainer_evaluator import MatryoshkaRetrievalEvaluator
+from embedtune.logging_setup import quiet_trainer
 from embedtune.training.arguments import build_training_arguments
 from embedtune.training.lora import parameter_counts, trainer_class
 from embedtune.training.losses import build_loss
@@ -163,6 +164,7 @@ def finetune(
         evaluator=evaluator,
         callbacks=callbacks,
     )
+    quiet_trainer(trainer)  # --quiet: no metric dict per log on stderr
     with distributed.main_process_first():  # rank 0 removes a cut-short checkpoint first
         resume_from = _resume_point(config, checkpoint_dir)
     start = time.perf_counter()

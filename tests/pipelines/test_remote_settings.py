@@ -22,7 +22,7 @@ from embedtune.pipelines.remote_settings import (
 from tests.conftest import REPO_ROOT, ZENML_QA
 
 
-def _tiny_config(output):
+def _tiny_config(output, **overrides):
     from embedtune.config import load_config
 
     return load_config(
@@ -38,6 +38,7 @@ def _tiny_config(output):
         baselines=False,
         validation_fraction=0.25,
         output=str(output),
+        **overrides,
     )
 
 
@@ -138,7 +139,7 @@ def test_remote_settings_reach_the_run_and_it_finishes_locally(tmp_path):
         environment={"TOKENIZERS_PARALLELISM": "false"},
     )
     output = tmp_path / "out"
-    results = run_pipeline(_tiny_config(output), remote=remote)
+    results = run_pipeline(_tiny_config(output, deployment=True), remote=remote)
 
     run = Client().get_pipeline("finetune_embeddings").last_run
     assert run.status == "completed"
@@ -172,9 +173,61 @@ def test_remote_settings_reach_the_run_and_it_finishes_locally(tmp_path):
         "evaluation.png",
         "report.html",
         "per_query.json",
+        "deployment.json",  # --deployment: in the report artifact
     }
     assert json.loads((copied / "results.json").read_text()) == results
+    deployment = json.loads((output / "deployment.json").read_text())
+    assert json.loads((copied / "deployment.json").read_text()) == deployment
+    assert results["deployment"]["cells"] == len(deployment["cells"]) > 0
+    assert results["deployment"]["model"] == deployment["model"] == results["verdict"]["selected"]
     assert json.loads((copied / "per_query.json").read_text()) == on_disk
     assert (copied / "evaluation.png").read_bytes() == (output / "evaluation.png").read_bytes()
     assert (copied / "model" / "model.safetensors").is_file()
     assert (copied / "model" / "README.md").is_file()  # embedtune's model card
+
+
+def test_an_exported_model_folder_is_an_artifact(tmp_path):
+    """--export's OUTPUT/model-<format> goes to the artifact store and comes back whole."""
+    from zenml.client import Client
+
+    from embedtune.materializers.folder_materializer import ModelFolder, ModelFolderMaterializer
+
+    folder = tmp_path / "model-onnx"
+    (folder / "onnx").mkdir(parents=True)
+    (folder / "onnx" / "model.onnx").write_bytes(b"\x08\x01" * 100)
+    (folder / "config.json").write_text("{}")
+    store = Client().active_stack.artifact_store
+    uri = f"{store.path}/embedtune-tests/{tmp_path.name}"
+    materializer = ModelFolderMaterializer(uri, artifact_store=store)
+    materializer.save(ModelFolder(folder, "model-onnx"))
+    loaded = materializer.load(ModelFolder)
+    assert loaded.name == "model-onnx" and loaded.path != folder
+    assert (loaded.path / "onnx" / "model.onnx").read_bytes() == b"\x08\x01" * 100
+    assert (loaded.path / "config.json").read_text() == "{}"
+    assert materializer.extract_metadata(loaded)["files"] == 2
+    with pytest.raises(FileNotFoundError, match="no such folder"):
+        materializer.save(ModelFolder(tmp_path / "missing", "model-onnx"))
+
+
+@pytest.mark.slow
+def test_a_step_in_another_container_writes_the_model_folder_it_pushes(tmp_path, short_model):
+    """--push-to-hub on Kubernetes: visualize_evaluation runs where save_model did not, so the
+    model folder is written there from the `finetuned_model` artifact, then pushed (offline
+    here: the push fails, on the network, with the real folder in place)."""
+    from embedtune.config import load_config
+    from embedtune.hub import push_model
+    from embedtune.pipelines.remote_outputs import ensure_model_folder
+
+    config = load_config(
+        None, output=str(tmp_path / "out"), max_seq_length=32, push_to_hub="someone/model"
+    )
+    staging = tmp_path / "pod" / ".staging"  # a fresh container: no model folder
+    staging.mkdir(parents=True)
+    assert ensure_model_folder(lambda: short_model, config, staging) is True
+    assert (staging / "model" / "model.safetensors").is_file()
+    assert (staging / "model" / "modules.json").is_file()
+    assert ensure_model_folder(lambda: pytest.fail("loaded twice"), config, staging) is False
+    pushed = push_model(staging / "model", "someone/model")
+    assert pushed["pushed"] is False and pushed["repo"] == "someone/model"
+    assert re.search(r"offline|connect|resolve|network", pushed["error"], re.IGNORECASE)
+    assert "No such file" not in pushed["error"]
