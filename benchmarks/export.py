@@ -57,6 +57,11 @@ def main() -> None:
     parser.add_argument("--latency-documents", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--result", default="export", help="results/<name>.json")
+    parser.add_argument(
+        "--variants",
+        default=",".join(f"{f}-{q}" if q else f for f, q in VARIANTS),
+        help="exports to score and time against torch fp32 (onnx is always made: the source)",
+    )
     args = parser.parse_args()
     quiet()
 
@@ -92,10 +97,13 @@ def main() -> None:
     data = load_retrieval_data(DataOptions(source=data_dir, require_train=False))
     say(f"{len(evaluated_query_ids(data))} test queries, {len(data.corpus)} documents; {label}")
 
+    wanted = set(args.variants.split(","))
     exports: dict[str, Path] = {}
     records = {}
     for fmt, quantize in VARIANTS:
         name = fmt if quantize is None else f"{fmt}-{quantize}"
+        if name not in wanted and name != "onnx":
+            continue
         exports[name] = workdir / f"model-{name}"
         records[name] = export_model(
             model_dir,
@@ -109,6 +117,7 @@ def main() -> None:
     threads = torch.get_num_threads()
     torch_model = load_model(model_dir, max_seq_length=args.max_seq_length, device="cpu")
     encoders = {"torch-fp32": torch_model}
+    exports = {name: folder for name, folder in exports.items() if name in wanted}
     for name, folder in exports.items():
         encoders[name] = load_exported(folder, max_seq_length=args.max_seq_length, threads=threads)
 

@@ -19,6 +19,7 @@ from embedtune.export.formats import (
 )
 from embedtune.export.model_card import model_card
 from embedtune.export.model_folder import copy_files, read_pipeline
+from embedtune.export.openvino_int8 import CALIBRATION_TEXTS
 from embedtune.io import write_dir_atomic, write_json_atomic, write_text_atomic
 
 logger = logging.getLogger(__name__)
@@ -50,12 +51,14 @@ def export_model(
     *,
     source_label: str | None = None,
     from_onnx: str | Path | None = None,
+    calibration_size: int = CALIBRATION_TEXTS,
 ) -> dict[str, Any]:
     """Export `model_dir` to `output` (onnx|openvino, quantize None|"int8"); an existing output
     folder is replaced only once the new one is complete. Returns embedtune_export.json.
 
     `from_onnx`: a float32 ONNX export of the same model (a folder export_model wrote) to
-    quantize or convert, instead of tracing the torch model again."""
+    quantize or convert, instead of tracing the torch model again. `calibration_size`: the
+    built-in texts nncf calibrates OpenVINO int8 on (openvino_int8.py)."""
     if output is None:
         raise ConfigError("export: no output folder given")
     target = check_export(model_dir, format, quantize, output)
@@ -70,7 +73,14 @@ def export_model(
         with tempfile.TemporaryDirectory(prefix="embedtune-export-") as scratch:
             from embedtune.export.graph import write_graph
 
-            graph = write_graph(model_dir, target, folder, Path(scratch), fp32_onnx=fp32_onnx)
+            graph = write_graph(
+                model_dir,
+                target,
+                folder,
+                Path(scratch),
+                fp32_onnx=fp32_onnx,
+                calibration_size=calibration_size,
+            )
         record.update(
             {
                 "format": target.format,

@@ -13,9 +13,14 @@ _FORMAT_WORDS = {"onnx": "ONNX (ONNX Runtime)", "openvino": "OpenVINO IR"}
 def model_card(record: dict[str, Any]) -> str:
     """Markdown for an export record (embedtune_export.json's content)."""
     backend = record["format"]
-    precision = "int8 (dynamically quantized)" if record["precision"] == INT8 else "float32"
-    kwargs = json.dumps({"file_name": record["file"]})
     quantization = record.get("graph", {}).get("quantization")
+    precision = "float32"
+    if record["precision"] == INT8:
+        kind = (quantization or {}).get("kind", "dynamic")
+        precision = (
+            f"int8 ({'statically, by nncf' if kind == 'static' else 'dynamically'} quantized)"
+        )
+    kwargs = json.dumps({"file_name": record["file"]})
     lines = [
         "---",
         "library_name: sentence-transformers",
@@ -49,6 +54,9 @@ def model_card(record: dict[str, Any]) -> str:
             f"| quantization | {quantization['method']}: weights {quantization['weights']}, "
             f"activations {quantization['activations']} |"
         )
+    if quantization and quantization.get("calibration"):
+        calibration = quantization["calibration"]
+        lines.append(f"| calibration | {calibration['texts']} texts: {calibration['source']} |")
     lines += [
         "",
         "## Load it",

@@ -68,6 +68,46 @@ def test_openvino_fp32_loads_and_matches(prompted_model, exports, short_model, t
     assert _cosines(encoder, short_model, "query").min() > 0.999
 
 
+def test_openvino_int8_is_nncf_quantized_and_encodes_like_torch(
+    prompted_model, exports, short_model, tmp_path
+):
+    """nncf's static int8 (calibrated on built-in texts): real int8 operations in the graph."""
+    pytest.importorskip("nncf")
+    folder = tmp_path / "ov-int8"
+    record = export_model(
+        prompted_model, "openvino", "int8", folder, from_onnx=exports["onnx"], calibration_size=16
+    )
+    assert record["file"] == "openvino/openvino_model_qint8_quantized.xml"
+    quantization = json.loads((folder / EXPORT_RECORD).read_text())["graph"]["quantization"]
+    assert quantization["kind"] == "static" and quantization["method"].startswith("nncf")
+    assert quantization["calibration"]["texts"] == 16
+    assert "statically, by nncf" in (folder / "README.md").read_text()
+    assert "FakeQuantize" in (folder / record["file"]).read_text()  # int8 ranges in the graph
+    encoder = load_exported(folder, max_seq_length=32)
+    for kind in ("query", "document"):
+        assert _cosines(encoder, short_model, kind).min() > 0.98
+
+
+def test_openvino_int8_without_nncf_falls_back_and_says_so(
+    monkeypatch, caplog, prompted_model, exports, tmp_path
+):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "nncf" else real(name)
+    )
+    with caplog.at_level("WARNING", logger="embedtune.export.graph"):
+        record = export_model(
+            prompted_model, "openvino", "int8", tmp_path / "ov", from_onnx=exports["onnx"]
+        )
+    assert record["graph"]["quantization"]["kind"] == "dynamic"
+    assert record["graph"]["converted_from"] == "int8 ONNX graph"
+    assert (
+        "nncf is not installed" in caplog.text and "pip install 'embedtune[export]'" in caplog.text
+    )
+
+
 def test_export_after_a_run_is_scored_with_intervals(
     base_model_path, legal, legal_encoded, tmp_path
 ):
