@@ -44,23 +44,20 @@ def test_no_guard_is_none(tmp_path):
     assert load_guard(_config(tmp_path)) is None
 
 
-def test_a_guard_with_no_test_queries_is_refused(tmp_path):
+@pytest.mark.parametrize(
+    ("qrels", "message"),
+    [
+        ("", "no test qrels"),  # no test queries at all
+        ("q1\td1\t0\n", "no query has an answer"),  # queries, none with a relevant document
+    ],
+)
+def test_a_guard_without_answerable_test_queries_is_refused(tmp_path, qrels, message):
     folder = tmp_path / "guard"
     (folder / "qrels").mkdir(parents=True)
     (folder / "corpus.jsonl").write_text('{"_id": "d1", "text": "a document"}\n')
     (folder / "queries.jsonl").write_text('{"_id": "q1", "text": "a question"}\n')
-    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n")
-    with pytest.raises(DataError, match=rf"--guard-data {folder}: .*no test qrels"):
-        load_guard(_config(tmp_path, guard_data=str(folder)))
-
-
-def test_a_guard_whose_queries_have_no_relevant_document_is_refused(tmp_path):
-    folder = tmp_path / "guard"
-    (folder / "qrels").mkdir(parents=True)
-    (folder / "corpus.jsonl").write_text('{"_id": "d1", "text": "a document"}\n')
-    (folder / "queries.jsonl").write_text('{"_id": "q1", "text": "a question"}\n')
-    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t0\n")
-    with pytest.raises(DataError, match=rf"--guard-data {folder}: .*no query has an answer"):
+    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n" + qrels)
+    with pytest.raises(DataError, match=rf"--guard-data {folder}: .*{message}"):
         load_guard(_config(tmp_path, guard_data=str(folder)))
 
 
