@@ -209,6 +209,11 @@ FLAGS = (
     ),
     Flag("weight_decay", "AdamW weight decay", "training"),
     Flag("save_total_limit", "checkpoints kept on disk", "training", metavar="N"),
+    Flag(
+        "keep_checkpoints",
+        "keep the training checkpoints once the run has finished (they are for --resume)",
+        "training",
+    ),
     # hard negatives
     Flag("hard_negatives", "mine hard negatives with the base model", "hard negatives"),
     Flag("num_negatives", "mined negatives per pair", "hard negatives", metavar="N"),

@@ -108,6 +108,7 @@ class FinetuneConfig:
     strict: bool = False  # exit non-zero when finetuning does not beat the base on validation
     best_dim: int | None = None  # nDCG@10 at this dim picks the checkpoint; None: full dimension
     save_total_limit: int = 2
+    keep_checkpoints: bool = False  # a finished run removes OUTPUT/checkpoints/checkpoint-*
     eval_batch_size: int = 64
     # BM25 and hybrid (BM25 + the model, RRF) on the same test queries, with intervals against
     # the model and a verdict in results.json and the report: seconds of extra work.

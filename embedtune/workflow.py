@@ -48,6 +48,7 @@ from embedtune.guard.outputs import guard_and_merge_blocks
 from embedtune.guard.task import Guard, evaluate_guard, load_guard
 from embedtune.io import write_dir_atomic, write_json_atomic
 from embedtune.merging.run import MergeOutcome, merge_after_training
+from embedtune.output_folder import CHECKPOINTS_DIR
 from embedtune.reporting.chart import plot_evaluation
 from embedtune.reporting.hardware import describe_hardware
 from embedtune.reporting.html_report import write_html_report
@@ -59,6 +60,7 @@ from embedtune.reporting.results_schema import DEPLOYMENT_FILE, MODEL_DIR
 from embedtune.run_outputs import StagedOutputs, check_base_model_outside_output, output_lock
 from embedtune.search import require_index_package
 from embedtune.search.report import results_search_block
+from embedtune.training.checkpoint_cleanup import remove_checkpoints
 from embedtune.training.finetune import TrainingSummary, finetune
 from embedtune.training.hard_negatives import add_hard_negatives
 from embedtune.training.lora import (
@@ -290,7 +292,7 @@ def train(
     base beforehand, constrains `auto`; embedtune.merging).
     """
     _set_prompts_and_card(model, config)
-    checkpoints = Path(output) / "checkpoints"
+    checkpoints = Path(output) / CHECKPOINTS_DIR
     fingerprint = data_fingerprint(data)
     if distributed.is_main_process():  # rank 0 alone reads and writes the run's folder
         if config.resume:
@@ -608,6 +610,8 @@ def _run_finetune(config: FinetuneConfig) -> dict[str, Any]:
     push_if_asked(config, staged.staging, results)
     replaced = staged.commit()
     drop_stale_deployment(output, results)
+    if not config.keep_checkpoints:  # the run finished: nothing left to resume
+        remove_checkpoints(output / CHECKPOINTS_DIR)
     if replaced:
         logger.info("Replaced the earlier run's %s", ", ".join(replaced))
     logger.info("Wrote %s/{model,results.json,evaluation.png,report.html,per_query.json}", output)

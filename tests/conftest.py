@@ -3,7 +3,9 @@ the paths of the committed data slices in tests/fixtures (LEGAL, ZENML_QA)."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -12,7 +14,9 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["ZENML_ANALYTICS_OPT_IN"] = "false"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
-os.environ.setdefault("ZENML_CONFIG_PATH", tempfile.mkdtemp(prefix="embedtune-zenml-"))
+if "ZENML_CONFIG_PATH" not in os.environ:  # a throwaway store (and artifact store), removed at exit
+    os.environ["ZENML_CONFIG_PATH"] = tempfile.mkdtemp(prefix="embedtune-zenml-")
+    atexit.register(shutil.rmtree, os.environ["ZENML_CONFIG_PATH"], ignore_errors=True)
 
 import pytest  # noqa: E402
 

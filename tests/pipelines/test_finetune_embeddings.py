@@ -27,6 +27,7 @@ def test_finetune_embeddings_pipeline_end_to_end(tmp_path, base_model_path):
         epochs=1,
         eval_every=0.5,
         validation_fraction=0.25,
+        keep_checkpoints=True,  # the selection contract compares model/ with the best checkpoint
         output=str(tmp_path / "out"),
     )
     results = run_pipeline(config)

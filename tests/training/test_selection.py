@@ -76,4 +76,7 @@ def test_learning_rate_auto_trains_each_candidate_and_keeps_the_best_on_validati
         assert results["selection"]["best_score"] == best["best_score"]
     else:
         assert not scored  # the base is kept only when no candidate beat it
-    assert (tmp_path / "out" / "checkpoints" / "lr-5e-05").is_dir()
+    # one folder per candidate; the finished run removed the checkpoints, kept the run record
+    checkpoints = tmp_path / "out" / "checkpoints"
+    assert (checkpoints / "lr-5e-05").is_dir() and (checkpoints / "embedtune_run.json").is_file()
+    assert not list(checkpoints.glob("**/checkpoint-*"))
