@@ -22,6 +22,8 @@ Recipes:
 - lr2e-5 ... lr2e-4: embedtune's selection (validation queries carved from training, base as
   step 0, eval every 1/4 epoch, early stopping), batch 32, 1 mined hard negative, up to 2 epochs.
 - hn0 / hn3: the same at --hn-lr with no / three mined negatives.
+- auto: the default `learning_rate: auto` (5e-5 and 2e-4, the better on validation kept).
+- lora16-auto: `--lora 16` with its default `learning_rate: auto` (5e-4 and 2e-3).
 
     HF_HUB_OFFLINE=1 nohup .venv/bin/python benchmarks/quality.py > benchmarks/results/quality_v2.log 2>&1 &
 """
@@ -59,6 +61,9 @@ def recipes(hn_lr: float) -> dict[str, dict[str, Any]]:
     table["hn3"] = {**ours, "learning_rate": hn_lr, "num_negatives": 3}
     table["bs16"] = {**ours, "learning_rate": hn_lr, "batch_size": 16}
     table["by-document"] = {**ours, "learning_rate": hn_lr, "split": "by-document"}
+    # The default under --lora: the LoRA candidate pair of `learning_rate: auto`.
+    table["auto"] = {**ours, "learning_rate": "auto"}
+    table["lora16-auto"] = {**ours, "learning_rate": "auto", "lora": 16}
     return table
 
 

@@ -110,6 +110,7 @@ def test_finetune_with_tokens_and_failed_push_leaks_nothing(tmp_path):
     command += ["--data", str(data), "--output", str(out), "--push-to-hub", "someone/repo"]
     command += ["--max-seq-length", "32", "--epochs", "1", "--batch-size", "8"]
     command += ["--dims", "384,64", "--eval-every", "0.5"]
+    command += ["--keep-checkpoints"]  # their pickled training args are scanned too
     done = subprocess.run(
         command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600
     )
