@@ -86,10 +86,12 @@ def test_generate_review_and_finetune_on_reviewed_records(
             json={"values": {k: {"value": v} for k, v in values.items()}, "status": "submitted"},
         )
 
-    # Tiny settings, but no max_train_pairs: every reviewed pair must reach the pipeline.
+    # Tiny settings, but no max_train_pairs: every reviewed pair must reach the pipeline. What
+    # is checked is the data the pipeline read, so one epoch at one learning rate is enough.
     config = tmp_path / "tiny.yaml"
     config.write_text(
         "max_seq_length: 32\nbatch_size: 16\ndims: [384, 64]\nhard_negatives: false\n"
+        "epochs: 1\nlearning_rate: 1.0e-4\n"
     )
     import run
 
