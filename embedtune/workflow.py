@@ -60,7 +60,7 @@ from embedtune.reporting.results_schema import DEPLOYMENT_FILE, MODEL_DIR
 from embedtune.run_outputs import StagedOutputs, check_base_model_outside_output, output_lock
 from embedtune.search import require_index_package
 from embedtune.search.report import results_search_block
-from embedtune.training.checkpoint_cleanup import remove_checkpoints
+from embedtune.training.checkpoint_cleanup import remove_finished_checkpoints
 from embedtune.training.finetune import TrainingSummary, finetune
 from embedtune.training.hard_negatives import add_hard_negatives
 from embedtune.training.lora import (
@@ -610,8 +610,7 @@ def _run_finetune(config: FinetuneConfig) -> dict[str, Any]:
     push_if_asked(config, staged.staging, results)
     replaced = staged.commit()
     drop_stale_deployment(output, results)
-    if not config.keep_checkpoints:  # the run finished: nothing left to resume
-        remove_checkpoints(output / CHECKPOINTS_DIR)
+    remove_finished_checkpoints(config)  # the run finished: nothing left to resume
     if replaced:
         logger.info("Replaced the earlier run's %s", ", ".join(replaced))
     logger.info("Wrote %s/{model,results.json,evaluation.png,report.html,per_query.json}", output)

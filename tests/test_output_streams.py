@@ -98,6 +98,10 @@ def test_pipeline_keeps_stdout_for_the_summary(tmp_path):
     assert summary["outputs"]["model"].endswith("model")
     assert "finetune_embeddings" in done.stderr  # ZenML's lines went to stderr
     assert ESC not in done.stdout and ESC not in done.stderr
+    # the training step removed its checkpoints once it had the model, kept the run record
+    checkpoints = tmp_path / "out" / "checkpoints"
+    assert (checkpoints / "embedtune_run.json").is_file()
+    assert not list(checkpoints.glob("**/checkpoint-*"))
 
 
 def test_python_dash_m_and_version(tmp_path):

@@ -17,9 +17,8 @@ from embedtune.guard.task import evaluate_guard, load_guard
 from embedtune.materializers.sentence_transformer_materializer import (
     SentenceTransformerMaterializer,
 )
-from embedtune.output_folder import CHECKPOINTS_DIR
 from embedtune.reporting.hardware import describe_hardware
-from embedtune.training.checkpoint_cleanup import remove_checkpoints
+from embedtune.training.checkpoint_cleanup import remove_finished_checkpoints
 from embedtune.workflow import load_base_model, train
 
 
@@ -39,8 +38,7 @@ def finetune_model(
     if guard is not None:
         guard.base = evaluate_guard(model, guard, settings)
     outcome = train(settings, model, data, Path(settings.output), guard=guard)
-    if not settings.keep_checkpoints:  # the model is this step's artifact from here on
-        remove_checkpoints(Path(settings.output) / CHECKPOINTS_DIR)
+    remove_finished_checkpoints(settings)  # the model is this step's artifact from here on
     summary = {
         **outcome.summary.as_dict(),
         "selection": outcome.selection,

@@ -15,6 +15,9 @@ from pathlib import Path
 
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
+from embedtune.config import FinetuneConfig
+from embedtune.output_folder import CHECKPOINTS_DIR
+
 logger = logging.getLogger(__name__)
 
 
@@ -42,3 +45,11 @@ def remove_checkpoints(checkpoints: str | Path) -> int:
             freed / 2**20,
         )
     return freed
+
+
+def remove_finished_checkpoints(config: FinetuneConfig) -> int:
+    """After a run has its model: OUTPUT/checkpoints' checkpoint folders go, unless
+    `keep_checkpoints`; the bytes freed."""
+    if config.keep_checkpoints:
+        return 0
+    return remove_checkpoints(Path(config.output) / CHECKPOINTS_DIR)

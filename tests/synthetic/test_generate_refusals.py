@@ -5,7 +5,6 @@ request is sent."""
 from __future__ import annotations
 
 import importlib.util
-import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -14,6 +13,7 @@ from datasets import Dataset
 
 from embedtune.errors import ConfigError, DataError
 from embedtune.synthetic.generate import GenerateConfig, run_generate
+from tests.helpers import chat_completion
 
 HAVE_DISTILABEL = importlib.util.find_spec("distilabel") is not None
 GUIDE = """# Payments runbook
@@ -110,21 +110,7 @@ class _CountingHandler(BaseHTTPRequestHandler):
         type(self).requests += 1
         self.rfile.read(int(self.headers["Content-Length"]))
         content = "## Positive\nHow are refunds paid?\n## Negative\nHow are taxes paid?"
-        data = json.dumps(
-            {
-                "id": "x",
-                "object": "chat.completion",
-                "created": 0,
-                "model": "m",
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": content},
-                        "finish_reason": "stop",
-                    }
-                ],
-            }
-        ).encode()
+        data = chat_completion("m", content)
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
