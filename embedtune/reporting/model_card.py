@@ -8,6 +8,8 @@ validation, the card says plainly that the folder holds the base model, unchange
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +42,18 @@ def write_model_card(model_dir: Path, results: dict[str, Any]) -> Path:
 
 
 def _model_ref(results: dict[str, Any], model_dir: Path) -> str:
-    """What a user passes to SentenceTransformer(): the Hub repo when pushed, else the folder."""
-    return ResultsView(results).hub_repo or str(model_dir)
+    """What a user passes to SentenceTransformer(): the Hub repo when pushed, else the folder
+    the model ends up in (a run writes OUTPUT/.staging/model, then moves it to OUTPUT/model)."""
+    return ResultsView(results).hub_repo or str(final_folder(model_dir))
+
+
+def final_folder(model_dir: Path) -> Path:
+    """OUTPUT/.staging/model -> OUTPUT/model; any other folder as is."""
+    from embedtune.run_outputs import STAGING_NAME
+
+    if model_dir.parent.name == STAGING_NAME:
+        return model_dir.parent.parent / model_dir.name
+    return model_dir
 
 
 def model_card(results: dict[str, Any], *, model_ref: str) -> str:
@@ -67,6 +79,8 @@ def base_hub_id(view: ResultsView) -> str | None:
 
 
 def _front_matter(view: ResultsView) -> str:
+    """Hub metadata: library, tags, license (the base model's), base model, datasets and a
+    model-index block, so the Hub shows the evaluation."""
     lines = [
         "---",
         "library_name: sentence-transformers",
@@ -74,12 +88,109 @@ def _front_matter(view: ResultsView) -> str:
         "tags:",
         *(f"- {tag}" for tag in ("sentence-transformers", "embedtune", "matryoshka", "retrieval")),
     ]
+    license_id = base_license(view)
+    if license_id:
+        lines.append(f"license: {_yaml(license_id)}")
     hub_id = base_hub_id(view)
     if hub_id:
         lines.append(f"base_model: {hub_id}")
         if not view.base_kept:
             lines.append("base_model_relation: finetune")
+    dataset = hub_dataset(view)
+    if dataset:
+        lines += ["datasets:", f"- {_yaml(dataset)}"]
+    lines += _model_index(view)
     return "\n".join([*lines, "---"])
+
+
+def _yaml(text: str) -> str:
+    """A YAML scalar: a JSON string is a valid double-quoted YAML one."""
+    return json.dumps(str(text))
+
+
+def front_matter(readme: Path) -> dict[str, Any]:
+    """A model card's YAML metadata (between the leading --- lines); {} when none is readable."""
+    try:
+        text = readme.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    match = re.match(r"---\s*\n(.*?)\n---\s*(\n|$)", text, flags=re.S)
+    if not match:
+        return {}
+    import yaml
+
+    try:
+        meta = yaml.safe_load(match.group(1))
+    except yaml.YAMLError:
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def base_license(view: ResultsView) -> str | None:
+    """The base model's license, from its card's metadata (its folder, or the Hub cache)."""
+    for readme in _base_readmes(view):
+        license_id = front_matter(readme).get("license")
+        if isinstance(license_id, str) and license_id:
+            return license_id
+    return None
+
+
+def _base_readmes(view: ResultsView) -> list[Path]:
+    found = []
+    base = view.raw.get("base_model")
+    if base and Path(base).is_dir():
+        found.append(Path(base) / README)
+    hub_id = base_hub_id(view)
+    if hub_id:
+        try:
+            from huggingface_hub import try_to_load_from_cache
+
+            cached = try_to_load_from_cache(hub_id, README)
+        except Exception:  # noqa: BLE001 - a metadata lookup never fails the card
+            cached = None
+        if isinstance(cached, str):
+            found.append(Path(cached))
+    return [path for path in found if path.is_file()]
+
+
+def hub_dataset(view: ResultsView) -> str | None:
+    """The training data's Hub dataset id (owner/name[:split]), when it came from the Hub."""
+    source = view.data_source
+    if not source or source.startswith("argilla:"):
+        return None
+    name = source.split(":", 1)[0]
+    if name.count("/") == 1 and not Path(name).exists() and not Path(source).exists():
+        return name
+    return None
+
+
+def _model_index(view: ResultsView) -> list[str]:
+    """Sentence Transformers' model-index layout: one information-retrieval result per dim,
+    every metric of the saved model on the test queries."""
+    label = view.labels[-1]
+    source = view.data_source or "built-in example data"
+    name = view.hub_repo or (
+        view.model_name if view.base_kept else f"{view.model_name} finetuned with embedtune"
+    )
+    lines = ["model-index:", f"- name: {_yaml(name)}", "  results:"]
+    for dim in view.dims:
+        scores = view.scores(label, dim)
+        lines += [
+            "  - task:",
+            "      type: information-retrieval",
+            "      name: Information Retrieval",
+            "    dataset:",
+            f"      name: {_yaml(f'{source} test queries, {dim} dims')}",
+            f"      type: {_yaml(hub_dataset(view) or f'dim_{dim}')}",
+            "    metrics:",
+        ]
+        for metric, value in scores.items():
+            lines += [
+                f"    - type: {_yaml('cosine_' + metric)}",
+                f"      value: {float(value):.6g}",
+                f"      name: {_yaml('Cosine ' + metric.capitalize())}",
+            ]
+    return lines
 
 
 def _title_and_summary(view: ResultsView) -> str:

@@ -86,3 +86,47 @@ def test_usage_snippet_runs_on_the_saved_model(tmp_path, base_model, capsys):
     assert similarity.shape == (1, 2)
     assert torch.argmax(similarity[0]).item() == 0  # the API-keys document answers the query
     assert "tensor(" in capsys.readouterr().out
+
+
+def _front_matter(card: str) -> dict:
+    import yaml
+
+    assert card.startswith("---\n")
+    return yaml.safe_load(card.split("---\n")[1])
+
+
+def test_card_written_in_staging_names_the_final_model_folder(tmp_path):
+    staging = tmp_path / "run" / ".staging" / "model"
+    staging.mkdir(parents=True)
+    card = write_model_card(staging, finetune_results()).read_text("utf-8")
+    assert ".staging" not in card
+    assert f'SentenceTransformer("{tmp_path / "run" / "model"}", truncate_dim=256)' in card
+
+
+def test_card_metadata_has_license_datasets_and_model_index(tmp_path, base_model_path):
+    results = finetune_results()
+    results["base_model"] = base_model_path  # its README says license: apache-2.0
+    results["data"]["source"] = "my-org/legal-qa:train"
+    meta = _front_matter(write_model_card(tmp_path, results).read_text("utf-8"))
+    assert meta["license"] == "apache-2.0"
+    assert meta["datasets"] == ["my-org/legal-qa"]
+    assert meta["base_model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    (index,) = meta["model-index"]
+    assert index["name"] == "all-MiniLM-L6-v2 finetuned with embedtune"
+    by_dim = {r["dataset"]["name"].rsplit(", ", 1)[1]: r for r in index["results"]}
+    assert sorted(by_dim) == sorted(f"{d} dims" for d in results["dims"])
+    for dim in results["dims"]:
+        entry = by_dim[f"{dim} dims"]
+        assert entry["task"]["type"] == "information-retrieval"
+        metrics = {m["type"]: m["value"] for m in entry["metrics"]}
+        assert metrics["cosine_ndcg@10"] == pytest.approx(results["finetuned"][str(dim)]["ndcg@10"])
+        assert len(metrics) == len(results["finetuned"][str(dim)])
+
+
+def test_card_without_known_license_or_hub_data_leaves_them_out(tmp_path):
+    results = finetune_results()
+    results["base_model_name"] = "my-org/never-downloaded"  # neither a folder nor cached
+    meta = _front_matter(write_model_card(tmp_path, results).read_text("utf-8"))
+    assert meta["base_model"] == "my-org/never-downloaded"
+    assert "license" not in meta and "datasets" not in meta  # a local folder of data
+    assert "model-index" in meta
