@@ -88,6 +88,7 @@ def export_model(
                 "name": target.name,
                 "file": target.file,
                 "source_model": source_label or str(model_dir),
+                **source_metadata(model_dir),
                 "pooling": pipeline.pooling,
                 "normalize": pipeline.normalize,
                 "dimension": pipeline.dimension,
@@ -104,6 +105,28 @@ def export_model(
     write_dir_atomic(output, write)
     logger.info("Exported %s in %.1f s: %s/%s", target.name, record["seconds"], output, target.file)
     return record
+
+
+def source_metadata(model_dir: Path) -> dict[str, Any]:
+    """The base model and license the source folder's model card names (embedtune's card of a
+    finetuned model does); the packaged default model names its Hub id; else nothing."""
+    from embedtune.config import default_base_model
+    from embedtune.reporting.model_card import KNOWN_HUB_IDS, front_matter
+
+    meta = front_matter(model_dir / "README.md")
+    base = meta.get("base_model")
+    if isinstance(base, list):
+        base = base[0] if base else None
+    found: dict[str, Any] = {}
+    if base:
+        found["base_model"] = str(base)
+    elif model_dir.resolve() == Path(default_base_model()).resolve():
+        found["base_model"] = KNOWN_HUB_IDS["all-MiniLM-L6-v2"]
+    if meta.get("base_model_relation"):
+        found["base_model_relation"] = str(meta["base_model_relation"])
+    if isinstance(meta.get("license"), str):
+        found["license"] = meta["license"]
+    return found
 
 
 def _fp32_onnx(folder: str | Path) -> Path:

@@ -21,9 +21,15 @@ def model_card(record: dict[str, Any]) -> str:
             f"int8 ({'statically, by nncf' if kind == 'static' else 'dynamically'} quantized)"
         )
     kwargs = json.dumps({"file_name": record["file"]})
+    base = record.get("base_model")
+    finetuned = record.get("base_model_relation") == "finetune"
+    meta = ["---", "library_name: sentence-transformers"]
+    if record.get("license"):
+        meta.append(f"license: {json.dumps(record['license'])}")
+    if base and base.count("/") == 1 and not base.startswith((".", "/")):
+        meta.append(f"base_model: {json.dumps(base)}")  # a Hub id: the Hub links it
     lines = [
-        "---",
-        "library_name: sentence-transformers",
+        *meta,
         "tags:",
         "- sentence-transformers",
         "- feature-extraction",
@@ -34,7 +40,9 @@ def model_card(record: dict[str, Any]) -> str:
         f"# {record['source_model']} — {_FORMAT_WORDS.get(backend, backend)}, {precision}",
         "",
         f"An export by embedtune of the Sentence Transformers model "
-        f"`{record['source_model']}` for deployment: the transformer as a {backend} graph "
+        f"`{record['source_model']}`"
+        + (f" ({base} finetuned)" if base and finetuned else "")
+        + f" for deployment: the transformer as a {backend} graph "
         f"(`{record['file']}`), with the model's own tokenizer, pooling "
         f"(`{record['pooling']}`){', normalization' if record['normalize'] else ''} and prompts. "
         "The torch weights are not included.",
@@ -45,6 +53,10 @@ def model_card(record: dict[str, Any]) -> str:
         f"| precision | {precision} |",
         f"| model file | `{record['file']}` |",
         f"| source model | `{record['source_model']}` |",
+    ]
+    if base:
+        lines.append(f"| base model | `{base}`{' (finetuned from it)' if finetuned else ''} |")
+    lines += [
         f"| embedding size | {record.get('dimension')} |",
         f"| prompts | `{json.dumps(record.get('prompts') or {})}` |",
         f"| graph inputs | {', '.join(record.get('graph', {}).get('inputs', []))} |",

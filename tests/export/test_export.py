@@ -229,3 +229,37 @@ def test_default_output_is_beside_the_model(tmp_path):
     assert default_output(f"{model}/", "openvino", None) == tmp_path / "run" / "model-openvino"
     with pytest.raises(ConfigError, match="unknown export format 'onnxx'"):
         default_output(str(model), "onnxx", None)
+
+
+def test_exported_card_names_the_base_model_of_a_finetuned_folder(
+    prompted_model, exports, tmp_path
+):
+    import os
+
+    import yaml
+
+    finetuned = tmp_path / "run" / "model"
+    for file in prompted_model.rglob("*"):
+        if file.is_file():
+            target = finetuned / file.relative_to(prompted_model)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if file.suffix == ".safetensors":
+                os.symlink(file.resolve(), target)
+            else:
+                target.write_bytes(file.read_bytes())
+    (finetuned / "README.md").write_text(
+        "---\nlicense: apache-2.0\nbase_model: sentence-transformers/all-MiniLM-L6-v2\n"
+        "base_model_relation: finetune\n---\n\n# a finetuned model\n"
+    )
+    out = tmp_path / "run" / "model-onnx-int8"
+    export_model(finetuned, "onnx", "int8", out, from_onnx=exports["onnx"])
+    card = (out / "README.md").read_text()
+    meta = yaml.safe_load(card.split("---\n")[1])
+    assert meta["base_model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert meta["license"] == "apache-2.0"
+    assert "(sentence-transformers/all-MiniLM-L6-v2 finetuned)" in card
+    assert "| base model | `sentence-transformers/all-MiniLM-L6-v2` (finetuned from it) |" in card
+    record = json.loads((out / EXPORT_RECORD).read_text())
+    assert record["base_model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    # a folder whose card names no base model: no invented one
+    assert "base_model" not in (exports["onnx"] / "README.md").read_text().split("---\n")[1]
