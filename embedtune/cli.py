@@ -35,6 +35,10 @@ def evaluate_config(args: argparse.Namespace) -> FinetuneConfig:
     from its own files; the output folder is evaluate's own unless --output says otherwise."""
     settings = settings_from(args)
     settings["output"] = args.output or EVALUATE_OUTPUT
+    from embedtune.export.evaluate_folder import exported_config, is_exported_folder
+
+    if is_exported_folder(args.model):  # ONNX / OpenVINO: no torch weights to resolve from
+        return exported_config(args.model, args.config, settings)
     return load_config(args.config, **settings, base_model=args.model)
 
 
@@ -176,10 +180,14 @@ def _evaluate(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
     config = evaluate_config(args)
     if args.dry_run:
         return dry_run(config, "evaluate"), EXIT_OK
+    from embedtune.export.evaluate_folder import is_exported_folder, run_evaluate_exported
     from embedtune.output_folder import check_output_folder
-    from embedtune.workflow import run_evaluate
 
     check_output_folder(config.output, "evaluate", overwrite=args.overwrite)
+    if is_exported_folder(args.model):
+        return summary(run_evaluate_exported(args.model, config), config.output), EXIT_OK
+    from embedtune.workflow import run_evaluate
+
     return summary(run_evaluate(args.model, config), config.output), EXIT_OK
 
 

@@ -263,3 +263,30 @@ def test_exported_card_names_the_base_model_of_a_finetuned_folder(
     assert record["base_model"] == "sentence-transformers/all-MiniLM-L6-v2"
     # a folder whose card names no base model: no invented one
     assert "base_model" not in (exports["onnx"] / "README.md").read_text().split("---\n")[1]
+
+
+@pytest.mark.slow
+def test_evaluate_an_exported_folder_scores_like_its_torch_model(
+    prompted_model, exports, tmp_path, capsys
+):
+    from tests.conftest import LEGAL
+
+    common = ["--data", str(LEGAL), "--max-seq-length", "32", "--no-baselines"]
+    scores = {}
+    for name, model in (("torch", prompted_model), ("onnx", exports["onnx"])):
+        output = tmp_path / name
+        assert main(["evaluate", "--model", str(model), *common, "--output", str(output)]) == 0
+        assert json.loads(capsys.readouterr().out)["outputs"]["results"] == str(
+            output / "results.json"
+        )
+        scores[name] = json.loads((output / "results.json").read_text())
+    exported = scores["onnx"]["exported"]
+    assert (exported["format"], exported["precision"], exported["max_seq_length"]) == (
+        "onnx",
+        "fp32",
+        32,
+    )
+    assert scores["onnx"]["dims"] == scores["torch"]["dims"] == [384, 256, 128, 64]
+    for dim in ("384", "64"):
+        torch_ndcg = scores["torch"]["model"][dim]["ndcg@10"]
+        assert scores["onnx"]["model"][dim]["ndcg@10"] == pytest.approx(torch_ndcg, abs=2e-3)
