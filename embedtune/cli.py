@@ -256,6 +256,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_USER_ERROR
     try:
+        from embedtune.output_folder import check_output_path
+
+        check_output_path(getattr(args, "output", None))  # "" would be the working directory
         with stdout_reserved() as stdout:
             result, code = COMMANDS[args.command](args)
     except EmbedtuneError as err:

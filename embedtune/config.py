@@ -247,6 +247,7 @@ class FinetuneConfig:
             validate_dims(self.dims, None)
         if self.best_dim is not None and self.dims is not None and self.best_dim not in self.dims:
             raise ConfigError(f"best_dim {self.best_dim} is not one of the dims {self.dims}")
+        check_seed(self.seed)
         _check_extra(self.extra)
         _check_output(Path(self.output))
 
@@ -355,6 +356,14 @@ def _check_extra(extra: dict[str, Any]) -> None:
         SentenceTransformerTrainingArguments,
     )
 
+    owned = sorted(k for k in extra if k in OWNED_ARGUMENTS or str(k).startswith("hub_"))
+    if owned:
+        raise ConfigError(
+            f"extra: {owned} are set by embedtune itself (where checkpoints go, the seed, "
+            "selection, logging, the Hub push); use embedtune's own settings (--output, --seed, "
+            "--push-to-hub, ...). Refused in extra: "
+            f"{', '.join(sorted(OWNED_ARGUMENTS))}, hub_*"
+        )
     known = {f.name for f in dataclasses.fields(SentenceTransformerTrainingArguments)}
     unknown = sorted(set(extra) - known)
     if unknown:
@@ -362,6 +371,48 @@ def _check_extra(extra: dict[str, Any]) -> None:
             f"extra: unknown training argument(s) {unknown}; extra takes fields of "
             "SentenceTransformerTrainingArguments (e.g. max_grad_norm, adam_beta2)"
         )
+
+
+# Training arguments embedtune sets itself: refused under `extra:` (docs/data-handling.md).
+OWNED_ARGUMENTS = frozenset(
+    {
+        "output_dir", "overwrite_output_dir", "logging_dir", "report_to", "run_name",
+        "seed", "data_seed", "resume_from_checkpoint", "push_to_hub",
+        "eval_strategy", "eval_steps", "save_strategy", "save_steps",
+        "load_best_model_at_end", "metric_for_best_model", "greater_is_better",
+    }
+)  # fmt: skip
+SEED_MAX = 2**32 - 1  # numpy's and torch's common range
+
+
+def check_seed(seed: Any, name: str = "seed") -> None:
+    """One seed range for every command: a whole number in [0, 2**32 - 1]."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= SEED_MAX:
+        raise ConfigError(f"{name} must be a whole number from 0 to {SEED_MAX}, got {seed!r}")
+
+
+class _DuplicateKey(ConfigError):
+    pass
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.safe_load that refuses a key given twice in one mapping (the last would win)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: the base constructor reports it
+                continue
+            if first is not None:
+                raise _DuplicateKey(
+                    f"the key {key!r} is given twice (lines {first} and {line}); keep one"
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
 
 
 _SECRET_KEY = re.compile(r"token|secret|password|api_?key|credential", re.IGNORECASE)
@@ -422,9 +473,12 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> FinetuneCon
         if not path.is_file():
             raise ConfigError(f"config file not found: {path}")
         try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            text = path.read_text(encoding="utf-8")
+            loaded = yaml.load(text, Loader=_UniqueKeyLoader) or {}  # noqa: S506 - a SafeLoader
         except yaml.YAMLError as err:
             raise ConfigError(f"{path}: invalid YAML: {err}") from None
+        except _DuplicateKey as err:
+            raise ConfigError(f"{path}: {err}") from None
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path}: expected a mapping of setting: value")
         values.update(loaded)

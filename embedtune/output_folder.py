@@ -1,15 +1,22 @@
-"""One output folder, one kind of run: an evaluation never replaces a finetune run's outputs.
+"""One output folder, one kind of run: an evaluation never replaces a finetune run's outputs,
+and no run ever replaces a file embedtune did not write.
 
-Call `check_output_folder` before any work. A folder holding another kind of run (or files
-embedtune cannot place) is refused unless `overwrite`; a folder holding a run of the same kind is
-reused, and the user is told which files the new run replaces when it completes (every file is
-swapped in atomically, results.json last).
+Call `check_output_folder` before any work. Every run records what it wrote in
+OUTPUT/.embedtune-run.json (`RUN_MARKER`: the kind and every file; `write_run_marker`, called
+by the swap in embedtune.run_outputs); a results.json of an earlier version still identifies a
+run. A non-empty folder that is no embedtune run is refused unless `overwrite`, and even then if
+it holds a file or folder a run writes (model/, results.json, ...): that file is the user's. A
+folder holding a run of another kind is refused unless `overwrite`; a folder holding a run of
+the same kind is reused, and the user is told which files the new run replaces when it
+completes (every file is swapped in atomically, results.json last). A file the user added among
+a recorded run's files (OUTPUT/model/notes.txt) is refused in every case.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +34,116 @@ logger = logging.getLogger(__name__)
 
 RUN_KINDS = (FINETUNE, EVALUATE)
 CHECKPOINTS_DIR = "checkpoints"
+DEPLOYMENT_NAME = "deployment.json"
 RUN_FILES = (*OUTPUT_FILES.values(), MODEL_DIR, CHECKPOINTS_DIR)
+RUN_MARKER = ".embedtune-run.json"  # the kind of run and every file it wrote
+# embedtune's own bookkeeping (embedtune.run_outputs): never a user's file
+BOOKKEEPING = (RUN_MARKER, ".embedtune.lock", ".staging", ".previous", ".swap-in-progress")
+RUN_RECORD = "embedtune_run.json"  # checkpoints/ record (embedtune.training.resume_guard)
+LISTED = 5  # user files named in a refusal
+
+
+def check_output_path(output: str | Path | None, flag: str = "--output") -> None:
+    """An empty path would mean the working directory: refused (as `--data ""` is)."""
+    if output is not None and not str(output).strip():
+        raise ConfigError(f"{flag} is empty: give a folder path (e.g. {flag} outputs/run)")
+
+
+def _written_names(output: Path) -> list[str]:
+    """The top-level names a run may write or replace in `output`."""
+    names = [name for name in (*RUN_FILES, DEPLOYMENT_NAME) if os.path.lexists(output / name)]
+    names += sorted(
+        p.name for p in output.glob(f"{MODEL_DIR}-*") if p.is_dir() and not p.is_symlink()
+    )
+    return names
+
+
+def _files_under(output: Path, name: str) -> list[str]:
+    """Every file (and symlink) under OUTPUT/name, as paths relative to OUTPUT."""
+    top = output / name
+    if top.is_symlink() or not top.is_dir():
+        return [name]
+    found = []
+    for root, dirs, files in os.walk(top):
+        rel = Path(root).relative_to(output)
+        found += [(rel / f).as_posix() for f in files]
+        found += [(rel / d).as_posix() for d in dirs if (Path(root) / d).is_symlink()]
+    return found
+
+
+def read_run_marker(output: str | Path) -> dict | None:
+    """OUTPUT/.embedtune-run.json, or None when there is none (or it is not embedtune's)."""
+    try:
+        marker = json.loads((Path(output) / RUN_MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(marker, dict) or marker.get("written_by") != "embedtune":
+        return None
+    files = marker.get("files")
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        return None
+    return marker
+
+
+def write_run_marker(output: str | Path, kind: str | None, new_files: list[str]) -> None:
+    """Record in OUTPUT/.embedtune-run.json that `new_files` (relative paths) are embedtune's,
+    with the files an earlier run recorded that are still there; `kind` None keeps the
+    recorded one. Written before the swap begins, so a swap cut short is still recognised."""
+    from embedtune.io import write_json_atomic
+
+    output = Path(output)
+    old = read_run_marker(output) or {}
+    kept = [f for f in old.get("files", []) if os.path.lexists(output / f)]
+    if not old and _legacy_kind(output) is not None:  # a run from before the marker
+        kept = [f for name in _written_names(output) for f in _files_under(output, name)]
+    kind = kind or old.get("kind") or _legacy_kind(output)
+    record = {"written_by": "embedtune", "kind": kind, "files": sorted({*kept, *new_files})}
+    write_json_atomic(output / RUN_MARKER, record)
+
+
+def _legacy_kind(output: Path) -> str | None:
+    """The kind of a run written before RUN_MARKER existed (its results.json, or its
+    checkpoints/ with the run record or checkpoint folders), else None."""
+    results = output / OUTPUT_FILES["results"]
+    if results.is_file():
+        return _kind_of_results(results)
+    checkpoints = output / CHECKPOINTS_DIR
+    if checkpoints.is_dir() and (
+        (checkpoints / RUN_RECORD).is_file() or any(checkpoints.glob("**/checkpoint-*"))
+    ):
+        return FINETUNE  # killed or still running
+    return None
+
+
+def user_files(output: str | Path) -> list[str]:
+    """Files in the names a run writes (model/, results.json, ...) that no embedtune run
+    recorded: the user's. In a folder without a run every such file is the user's."""
+    output = Path(output)
+    if not output.is_dir():
+        return []
+    marker = read_run_marker(output)
+    if marker is None and _legacy_kind(output) is not None:
+        return []  # an earlier version's run: its files are taken as the run's
+    owned = set(marker["files"]) if marker else set()
+    found = []
+    for name in _written_names(output):
+        if name == CHECKPOINTS_DIR and marker and (output / name / RUN_RECORD).is_file():
+            continue  # training writes checkpoints as it goes: the folder is the run's
+        found += [f for f in _files_under(output, name) if f not in owned]
+    return sorted(found)
+
+
+def foreign_entries(output: str | Path) -> list[str]:
+    """The entries of a folder that holds no embedtune run (empty: nothing there)."""
+    output = Path(output)
+    if not output.is_dir() or existing_run(output) is not None:
+        return []
+    return sorted(p.name for p in output.iterdir() if p.name not in BOOKKEEPING)
+
+
+def _named(files: list[str]) -> str:
+    more = f" and {len(files) - LISTED} more" if len(files) > LISTED else ""
+    return ", ".join(files[:LISTED]) + more
 
 
 @dataclass(frozen=True)
@@ -61,17 +177,19 @@ def _kind_of_results(path: Path) -> str:
 
 
 def existing_run(output: str | Path) -> ExistingRun | None:
-    """The run in `output`, or None when there is none (missing or without a run's files)."""
+    """The embedtune run in `output` (its RUN_MARKER, else an earlier version's results.json or
+    checkpoints), or None when there is none."""
     output = Path(output)
     if not output.is_dir():
         return None
     files = tuple(name for name in RUN_FILES if (output / name).exists())
-    results = output / OUTPUT_FILES["results"]
-    if results.is_file():
-        return ExistingRun(_kind_of_results(results), True, files)
-    if (output / MODEL_DIR).is_dir() or (output / CHECKPOINTS_DIR).is_dir():
-        return ExistingRun(FINETUNE, False, files)  # killed or still running
-    return None
+    finished = (output / OUTPUT_FILES["results"]).is_file()
+    marker = read_run_marker(output)
+    if marker is not None:
+        kind = marker.get("kind") if marker.get("kind") in RUN_KINDS else "unknown"
+        return ExistingRun(kind, finished, files)
+    kind = _legacy_kind(output)
+    return None if kind is None else ExistingRun(kind, finished, files)
 
 
 def check_output_folder(output: str | Path, kind: str, *, overwrite: bool = False) -> None:
@@ -79,8 +197,23 @@ def check_output_folder(output: str | Path, kind: str, *, overwrite: bool = Fals
     unless `overwrite`; log what a run of the same kind will replace."""
     if kind not in RUN_KINDS:
         raise ValueError(f"kind must be one of {RUN_KINDS}, got {kind!r}")
+    check_output_path(output)
+    theirs = user_files(output)
+    if theirs:
+        raise ConfigError(
+            f"--output {output} holds files embedtune did not write that the run would replace "
+            f"({_named(theirs)}); move them out of the folder, or give another --output "
+            "(--overwrite never replaces a file of yours)"
+        )
     found = existing_run(output)
     if found is None:
+        foreign = foreign_entries(output)
+        if foreign and not overwrite:
+            raise ConfigError(
+                f"--output {output} is not empty and holds no embedtune run ({_named(foreign)}); "
+                "give a new or empty folder, or add --overwrite to write beside those files "
+                "(they are kept)"
+            )
         return
     if found.kind != kind and not overwrite:
         raise ConfigError(

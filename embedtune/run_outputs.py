@@ -45,6 +45,9 @@ def _pid_alive(pid: int) -> bool:
 @contextmanager
 def output_lock(output: str | Path) -> Iterator[Path]:
     """Hold OUTPUT/.embedtune.lock for the run; refuse if another live process holds it."""
+    from embedtune.output_folder import check_output_path
+
+    check_output_path(output)
     folder = Path(output)
     created = not folder.exists()
     try:
@@ -113,12 +116,23 @@ class StagedOutputs:
 
     def commit(self) -> list[str]:
         """Swap every staged entry in; results.json last. Returns the names replaced."""
+        from embedtune.output_folder import _files_under, _kind_of_results, write_run_marker
+
         marker = self.output / SWAP_MARKER
         previous = self.output / PREVIOUS_NAME
         entries = sorted(p.name for p in self.staging.iterdir())
         if RESULTS_NAME in entries:  # the finished-run mark goes in last
             entries.remove(RESULTS_NAME)
             entries.append(RESULTS_NAME)
+        staged_results = self.staging / RESULTS_NAME
+        written = [
+            Path(f).relative_to(STAGING_NAME).as_posix()
+            for name in entries
+            for f in _files_under(self.output, f"{STAGING_NAME}/{name}")
+        ]
+        kind = _kind_of_results(staged_results) if staged_results.is_file() else None
+        # first: the record of what embedtune wrote, so a swap cut short is still its run
+        write_run_marker(self.output, kind if kind != "unknown" else None, written)
         marker.write_text(json.dumps({"pid": os.getpid(), "entries": entries}))
         shutil.rmtree(previous, ignore_errors=True)
         previous.mkdir()

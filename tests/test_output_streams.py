@@ -176,10 +176,12 @@ def test_output_folder_rules(tmp_path, caplog):
     with pytest.raises(ConfigError, match="holds a finished unknown run"):
         check_output_folder(foreign, "finetune")
 
-    empty = tmp_path / "notes"
-    empty.mkdir()
-    (empty / "notes.txt").write_text("mine")
-    check_output_folder(empty, "evaluate")  # no run there: nothing to refuse
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigError, match=r"not empty and holds no embedtune run \(notes.txt\)"):
+        check_output_folder(notes, "evaluate")  # no run there: not embedtune's folder
+    check_output_folder(notes, "evaluate", overwrite=True)  # written beside notes.txt
     check_output_folder(tmp_path / "new", "finetune")
 
 

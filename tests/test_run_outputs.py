@@ -66,7 +66,13 @@ def test_outputs_appear_together_and_results_last(tmp_path):
     assert staged.commit() == ["results.json", "model"]
     assert (tmp_path / "model" / "weights").read_text() == "new"
     assert json.loads((tmp_path / "results.json").read_text()) == {"run": "new"}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "results.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".embedtune-run.json",  # what the run wrote: the next run replaces only these
+        "model",
+        "results.json",
+    ]
+    record = json.loads((tmp_path / ".embedtune-run.json").read_text())
+    assert record["files"] == ["model/weights", "results.json"]
 
 
 def test_a_swap_cut_short_leaves_no_mislabelled_results(tmp_path, monkeypatch):

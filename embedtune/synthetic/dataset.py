@@ -138,6 +138,11 @@ def check_generate_output(output_dir: str | os.PathLike, *, overwrite: bool = Fa
     parent folder is created and a probe file written (and removed) there, where the dataset
     is written first, so an unwritable place fails now rather than after the LLM calls.
     """
+    if not str(output_dir).strip():
+        raise DataError(
+            "--output is empty (it would be the working directory)",
+            hint="give a folder path, e.g. --output outputs/generated",
+        )
     target = Path(output_dir)
     if target.is_symlink() or (target.exists() and not target.is_dir()):
         raise DataError(
@@ -158,6 +163,16 @@ def check_generate_output(output_dir: str | os.PathLike, *, overwrite: bool = Fa
             hint="choose a new or empty output folder, or pass --overwrite to replace the folder "
             "and everything in it",
         )
+    added = files_added_by_user(target)
+    if added:
+        more = f" and {len(added) - 5} more" if len(added) > 5 else ""
+        raise DataError(
+            f"holds files that `embedtune generate` did not write ({', '.join(added[:5])}{more}); "
+            "saving replaces the folder whole, so they would be lost",
+            path=str(target),
+            hint="move them out of the folder, or choose another --output (--overwrite never "
+            "deletes a file added to an earlier output)",
+        )
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".probe", dir=target.parent)
@@ -170,6 +185,37 @@ def check_generate_output(output_dir: str | os.PathLike, *, overwrite: bool = Fa
             hint="choose a folder you can write to",
         ) from None
     return target
+
+
+def _generated_files(folder: Path) -> set[str] | None:
+    """The files the marker of an earlier `embedtune generate` output lists (None: no marker).
+    A marker from before the list was kept: the files `save_to_disk` and generate write."""
+    try:
+        marker = json.loads((folder / MARKER_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    files = marker.get("files") if isinstance(marker, dict) else None
+    if isinstance(files, list) and all(isinstance(f, str) for f in files):
+        return {*files, MARKER_NAME}
+    names = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if not p.is_dir()}
+    legacy = {MARKER_NAME, JSONL_NAME, "dataset_info.json", "state.json"}
+    return {n for n in names if n in legacy or (n.startswith("data-") and n.endswith(".arrow"))}
+
+
+def files_added_by_user(folder: str | os.PathLike) -> list[str]:
+    """Files in an earlier `embedtune generate` output that generate did not write."""
+    folder = Path(folder)
+    if folder.is_symlink() or not folder.is_dir():
+        return []
+    ours = _generated_files(folder)
+    if ours is None:
+        return []  # not generate's folder: refused unless --overwrite (check_generate_output)
+    found = sorted(
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_symlink() or not p.is_dir()
+    )
+    return [name for name in found if name not in ours]
 
 
 def save_generated_dataset(ds, output_dir: str | os.PathLike, *, overwrite: bool = False) -> Path:
@@ -189,7 +235,10 @@ def save_generated_dataset(ds, output_dir: str | os.PathLike, *, overwrite: bool
         with open(folder / JSONL_NAME, "w", encoding="utf-8") as fh:
             for row in ds:
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        marker = {"written_by": "embedtune generate", "rows": len(ds)}
+        files = sorted(
+            p.relative_to(folder).as_posix() for p in folder.rglob("*") if not p.is_dir()
+        )
+        marker = {"written_by": "embedtune generate", "rows": len(ds), "files": files}
         (folder / MARKER_NAME).write_text(json.dumps(marker) + "\n", encoding="utf-8")
 
     write_dir_atomic(target, write)

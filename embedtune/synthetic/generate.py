@@ -81,8 +81,12 @@ def check_generate_config(config: GenerateConfig) -> None:
         raise ConfigError(f"llm_batch_size must be at least 1, got {config.llm_batch_size}")
     if config.llm_concurrency < 1:
         raise ConfigError(f"llm_concurrency must be at least 1, got {config.llm_concurrency}")
+    from embedtune.config import check_seed
+
+    check_seed(config.seed)
     if config.ray and not config.llm:
         raise ConfigError("--ray runs the LLM on Ray: give the LLM with --llm")
+    check_docs_outside_output(config.docs, config.output)
     check_generate_output(config.output, overwrite=config.overwrite)
     if config.llm:
         from embedtune.synthetic.llm import check_llm
@@ -93,6 +97,20 @@ def check_generate_config(config: GenerateConfig) -> None:
 
             check_ray()
         check_progress(config.output, resume=config.resume, overwrite=config.overwrite)
+
+
+def check_docs_outside_output(docs: list[str], output: str) -> None:
+    """Saving replaces OUTPUT whole: documents inside it (or OUTPUT inside a documents folder,
+    read again by the next run) are refused."""
+    out = Path(output).expanduser().resolve()
+    for doc in docs:
+        path = Path(doc).expanduser().resolve()
+        if path == out or out in path.parents or path in out.parents:
+            raise ConfigError(
+                f"--docs {doc} and --output {output} overlap: saving replaces the output folder "
+                "whole, which would delete the documents (or mix the dataset into them). Give an "
+                "--output outside the documents"
+            )
 
 
 def load_chunks(config: GenerateConfig) -> list[Chunk]:
