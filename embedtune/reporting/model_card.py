@@ -8,10 +8,12 @@ validation, the card says plainly that the folder holds the base model, unchange
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from embedtune.io import write_text_atomic
 from embedtune.reporting.results_schema import PRIMARY_METRIC
@@ -101,6 +103,12 @@ def _front_matter(view: ResultsView) -> str:
         lines += ["datasets:", f"- {_yaml(dataset)}"]
     lines += _model_index(view)
     return "\n".join([*lines, "---"])
+
+
+def _md(text: Any) -> str:
+    """Text from the data or a path, shown as text in the card's Markdown (the Hub renders raw
+    HTML and links): HTML escaped, Markdown's active characters backslash-escaped."""
+    return re.sub(r"([`*\[\]|])", r"\\\1", html.escape(str(text), quote=False))
 
 
 def _yaml(text: str) -> str:
@@ -194,8 +202,8 @@ def _model_index(view: ResultsView) -> list[str]:
 
 
 def _title_and_summary(view: ResultsView) -> str:
-    name, pairs = view.model_name, view.data.get("train_pairs")
-    source = view.data_source or "embedtune's built-in example data"
+    name, pairs = _md(view.model_name), view.data.get("train_pairs")
+    source = _md(view.data_source or "embedtune's built-in example data")
     trained_on = f"{pairs} (query, document) pairs from {source}" if pairs else source
     if view.base_kept:
         selection = view.selection or {}
@@ -213,7 +221,8 @@ def _title_and_summary(view: ResultsView) -> str:
             "regression."
         )
     hub_id = base_hub_id(view)
-    linked = f"[{name}](https://huggingface.co/{hub_id})" if hub_id else name
+    url = f"https://huggingface.co/{quote(hub_id, safe='/')}" if hub_id else ""
+    linked = f"[{name}]({url})" if hub_id else name
     return (
         f"# {name} finetuned for retrieval\n\n"
         f"This is {linked} finetuned with embedtune on {trained_on}, to "
@@ -292,7 +301,7 @@ def _data_section(view: ResultsView) -> str:
     lines = [
         "## Training data",
         "",
-        f"- Source: {view.data_source or 'built-in example data (Python documentation)'}",
+        f"- Source: {_md(view.data_source or 'built-in example data (Python documentation)')}",
         f"- Size: {size}; {view.test_queries} test queries; a corpus of {view.corpus} documents",
         f"- Layout: {layout}",
     ]
@@ -350,7 +359,7 @@ def _usage_section(view: ResultsView, model_ref: str) -> str:
             "from sentence_transformers import SentenceTransformer",
             "",
             f"# truncate_dim: any of {', '.join(map(str, dims))} (smaller is faster; see Results)",
-            f'model = SentenceTransformer("{model_ref}", truncate_dim={small})',
+            f"model = SentenceTransformer({json.dumps(model_ref)}, truncate_dim={small})",
             'queries = model.encode_query(["How do I rotate the API keys?"])',
             "documents = model.encode_document(",
             '    ["API keys are rotated from the settings page.", "The office opens at 9."]',

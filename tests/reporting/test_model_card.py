@@ -130,3 +130,19 @@ def test_card_without_known_license_or_hub_data_leaves_them_out(tmp_path):
     assert meta["base_model"] == "my-org/never-downloaded"
     assert "license" not in meta and "datasets" not in meta  # a local folder of data
     assert "model-index" in meta
+
+
+def test_data_and_path_text_is_escaped_in_the_card(tmp_path):
+    """The Hub renders a card's raw HTML and Markdown: a data path (or a base model name) that
+    holds markup is shown as text (issue 19, item 14)."""
+    payload = "<img src=x onerror=alert(1)>"
+    results = finetune_results()
+    results["data"]["source"] = f"/data/{payload}[click](javascript:x).jsonl"
+    results["base_model_name"] = f"<script>alert(2)</script>{payload}"
+    results["model_name"] = results["base_model_name"]
+    card = write_model_card(tmp_path, results).read_text("utf-8")
+    body = card.split("\n---\n", 1)[1]  # the front matter is YAML (quoted), never rendered
+    assert "<img" not in body and "<script" not in body
+    assert "&lt;img src=x onerror=alert(1)&gt;" in body
+    assert r"\[click\](javascript:x).jsonl" in body
+    assert "- Source: /data/&lt;img" in body
