@@ -203,13 +203,13 @@ def _openai_settings() -> tuple[str | None, str]:
 def _openai_llm(
     spec: LlmSpec, max_new_tokens: int, temperature: float | None, timeout: int, retries: int
 ) -> Any:
-    from distilabel.models.llms import OpenAILLM
+    from embedtune.synthetic.openai_deadline import DeadlineOpenAILLM
 
     base_url, api_key = _openai_settings()
     kwargs: dict[str, Any] = {"model": spec.model, "api_key": api_key}
     if base_url is not None:
         kwargs["base_url"] = base_url
-    return OpenAILLM(
+    return DeadlineOpenAILLM(  # each try ends within `timeout` s, however slow the bytes
         **kwargs,
         timeout=timeout,
         max_retries=retries,
