@@ -8,8 +8,10 @@ warnings go to stderr. Exit codes: 0 ok, 2 user error, 3 --strict and the base m
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -235,8 +237,40 @@ COMMANDS = {
 }
 
 
+PATH_ARGUMENTS = ("data", "config", "model", "base_model", "guard_data", "docs")
+
+
+def _too_long(path: Any) -> str:
+    shown = str(path or "")
+    shown = shown if len(shown) <= 80 else shown[:80] + "..."
+    return f"{shown}: a name in this path is longer than the file system allows; shorten it"
+
+
+def check_path_lengths(args: argparse.Namespace) -> None:
+    """A path given on the command line with a name over the file system's limit
+    (ENAMETOOLONG) is refused by name, before any work."""
+    from embedtune.errors import ConfigError
+
+    for name in PATH_ARGUMENTS:
+        value = getattr(args, name, None)
+        for path in value if isinstance(value, list) else [value]:
+            if not isinstance(path, str) or not path:
+                continue
+            try:
+                os.stat(path)
+            except OSError as err:
+                if err.errno == errno.ENAMETOOLONG:
+                    flag = "--" + name.replace("_", "-")
+                    raise ConfigError(f"{flag} {_too_long(path)}") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        check_path_lengths(args)  # ENAMETOOLONG: named, never a traceback
+    except EmbedtuneError as err:
+        print(f"embedtune: error: {err}", file=sys.stderr)
+        return EXIT_USER_ERROR
     configure_logging(
         args.verbose,
         quiet=args.quiet,
@@ -263,6 +297,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             result, code = COMMANDS[args.command](args)
     except EmbedtuneError as err:
         print(f"embedtune: error: {err}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except OSError as err:
+        if err.errno != errno.ENAMETOOLONG:
+            raise
+        print(f"embedtune: error: {_too_long(err.filename)}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("embedtune: interrupted", file=sys.stderr)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
+import sys
 import textwrap
 from dataclasses import dataclass
 from typing import Any
@@ -555,7 +557,116 @@ def _evaluate_parser(commands: argparse._SubParsersAction) -> None:
     add_output_flags(parser)
 
 
-class LazyParser(argparse.ArgumentParser):
+# Names users bring from Hugging Face's TrainingArguments / run scripts, and short forms: the
+# error for them names embedtune's flag (a flag spelled with underscores is simply accepted).
+OTHER_SPELLINGS = {
+    "--lr": "--learning-rate",
+    "--num-train-epochs": "--epochs",
+    "--per-device-train-batch-size": "--batch-size",
+    "--train-batch-size": "--batch-size",
+    "--per-device-eval-batch-size": "--eval-batch-size",
+    "--output-dir": "--output",
+    "--model-name-or-path": "--base-model",
+    "--model-name": "--base-model",
+    "--max-seq-len": "--max-seq-length",
+    "--dataset": "--data",
+    "--dataset-name": "--data",
+    "--lora-r": "--lora",
+    "--lr-scheduler": "--lr-scheduler-type",
+}
+
+
+class Parser(argparse.ArgumentParser):
+    """No prefix abbreviations (`--lr 1e-4` is not `--lr-scheduler-type`): every parser of the
+    CLI is one of these."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def option_names(self) -> set[str]:
+        return {o for a in self._actions for o in a.option_strings if o.startswith("--")}
+
+
+class TopParser(Parser):
+    """`embedtune`: accepts a flag spelled with underscores (`--learning_rate`, the Hugging Face
+    spelling) as the hyphenated one; an unknown flag gets "did you mean"."""
+
+    def _subcommands(self) -> dict[str, argparse.ArgumentParser]:
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                return dict(action.choices)
+        return {}
+
+    def parse_args(self, args: Any = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        argv = list(sys.argv[1:] if args is None else args)
+        commands = self._subcommands()
+        name = next((a for a in argv if a in commands), None)
+        command = commands.get(name) if name else None
+        if isinstance(command, LazyParser):
+            command._populate()
+        if command is not None:
+            argv = underscore_spellings(argv, command)
+        parsed, extras = self.parse_known_args(argv, namespace)
+        if extras:
+            message = unknown_flags_message(extras, command, commands)
+            (command or self).error(message)
+        return parsed
+
+
+def underscore_spellings(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """--learning_rate -> --learning-rate (and --learning_rate=X), when that is a flag here."""
+    known = {o for a in parser._actions for o in a.option_strings}
+    out, rest = [], False
+    for token in argv:
+        if token == "--":
+            rest = True
+        if not rest and token.startswith("--") and "_" in token:
+            flag, eq, value = token.partition("=")
+            hyphenated = "--" + flag[2:].replace("_", "-")
+            if hyphenated in known:
+                token = hyphenated + eq + value
+        out.append(token)
+    return out
+
+
+def unknown_flags_message(
+    extras: list[str],
+    command: argparse.ArgumentParser | None,
+    commands: dict[str, argparse.ArgumentParser],
+) -> str:
+    """argparse's "unrecognized arguments" line, then for each unknown flag the flag meant:
+    embedtune's name for a Hugging Face spelling, a close match, or the command that has it."""
+    lines = [f"unrecognized arguments: {' '.join(extras)}"]
+    known = command.option_names() if isinstance(command, Parser) else set()
+    for token in extras:
+        if not token.startswith("--"):
+            continue
+        flag = token.partition("=")[0]
+        normal = "--" + flag[2:].replace("_", "-").lower()
+        meant = OTHER_SPELLINGS.get(normal)
+        if meant in known:
+            lines.append(f"  {flag}: did you mean {meant}? (embedtune's name for it)")
+            continue
+        close = [o for o in sorted(known) if o.startswith(normal)][:3]  # no abbreviations
+        close = close or difflib.get_close_matches(normal, sorted(known), n=2, cutoff=0.75)
+        if close:
+            lines.append(f"  {flag}: did you mean {' or '.join(close)}?")
+            continue
+        elsewhere = [
+            name
+            for name, other in commands.items()
+            if other is not command
+            and isinstance(other, Parser)
+            and getattr(other, "populate", None) is None  # never imports generate's modules
+            and normal in other.option_names()
+        ]
+        if elsewhere:
+            lines.append(f"  {flag} is a flag of `embedtune {elsewhere[0]}`, not of this command")
+    return "\n".join(lines)
+
+
+class LazyParser(Parser):
     """A subcommand parser that adds its flags on first use (parsing or help), so that
     `embedtune finetune` never imports the generator's modules."""
 
@@ -619,7 +730,7 @@ def _generate_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = TopParser(
         prog="embedtune",
         description=_wrap(
             "Finetune sentence-embedding models for retrieval and prove they retrieve better. "

@@ -14,6 +14,7 @@ a recorded run's files (OUTPUT/model/notes.txt) is refused in every case.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -44,9 +45,29 @@ LISTED = 5  # user files named in a refusal
 
 
 def check_output_path(output: str | Path | None, flag: str = "--output") -> None:
-    """An empty path would mean the working directory: refused (as `--data ""` is)."""
-    if output is not None and not str(output).strip():
+    """An empty path would mean the working directory: refused (as `--data ""` is); so is a
+    path that is not UTF-8 or has a name over the file system's limit (found before any work,
+    not at the first checkpoint save)."""
+    if output is None:
+        return
+    if not str(output).strip():
         raise ConfigError(f"{flag} is empty: give a folder path (e.g. {flag} outputs/run)")
+    try:
+        str(output).encode("utf-8")
+    except UnicodeEncodeError:  # bytes that are no UTF-8 (surrogate-escaped by Python)
+        shown = os.fsencode(str(output)).decode("utf-8", "backslashreplace")
+        raise ConfigError(
+            f"{flag} {shown}: the path is not valid UTF-8, which the model and report files "
+            "cannot record; give a folder whose name is UTF-8"
+        ) from None
+    try:
+        os.stat(output)
+    except OSError as err:
+        if err.errno == errno.ENAMETOOLONG:
+            raise ConfigError(
+                f"{flag} {str(output)[:80]}...: a name in the path is longer than the file "
+                "system allows; give a shorter path"
+            ) from None
 
 
 def _written_names(output: Path) -> list[str]:

@@ -171,3 +171,104 @@ def test_strict_exits_3_when_the_base_model_is_kept(tmp_path, capsys):
     summary = json.loads(captured.out)
     assert summary["selected_model"] == "base"
     assert json.loads((out / "results.json").read_text())["verdict"]["selected"] == "base"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["--lr", "1e-4"],
+            "--lr: did you mean --learning-rate?",
+        ),  # was read as --lr-scheduler-type
+        (["--lr-sched", "cosine"], "--lr-sched: did you mean --lr-scheduler-type?"),
+        (["--num_train_epochs", "2"], "--num_train_epochs: did you mean --epochs?"),
+        (["--per_device_train_batch_size", "8"], "did you mean --batch-size?"),
+        (["--learning-rat", "1e-4"], "--learning-rat: did you mean --learning-rate?"),
+    ],
+)
+def test_unknown_flags_are_refused_with_did_you_mean(args, expected, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["finetune", *args])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"unrecognized arguments: {' '.join(args)}" in err
+    assert expected in err
+
+
+def test_no_parser_takes_prefix_abbreviations():
+    assert build_parser().allow_abbrev is False
+    for name, parser in subparsers().items():
+        assert parser.allow_abbrev is False, name
+
+
+def test_a_flag_of_another_command_is_named(capsys):
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--model", "m", "--epochs", "2"])
+    assert "--epochs is a flag of `embedtune finetune`" in capsys.readouterr().err
+
+
+def test_hugging_face_underscore_spellings_are_accepted():
+    args = build_parser().parse_args(
+        ["finetune", "--learning_rate", "1e-4", "--lr_scheduler_type=cosine", "--no_baselines"]
+        + ["--data", "my_pairs.jsonl"]
+    )
+    assert args.learning_rate == 1e-4 and args.lr_scheduler_type == "cosine"
+    assert args.baselines is False and args.data == "my_pairs.jsonl"  # values left alone
+
+
+def _timed_error(args: list[str], tmp_path) -> tuple[float, str]:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "embedtune", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    return time.perf_counter() - start, done.stderr
+
+
+def test_missing_data_file_is_reported_before_heavy_imports(tmp_path):
+    seconds, err = _timed_error(["finetune", "--data", "missing.jsonl"], tmp_path)
+    assert "file missing.jsonl: file not found" in err
+    assert seconds < 2.0, f"{seconds:.1f} s: the model libraries were imported first"
+
+
+def test_hub_model_while_offline_says_hf_hub_offline_blocks_it(tmp_path):
+    seconds, err = _timed_error(["evaluate", "--model", "no-such-org/no-such-model"], tmp_path)
+    assert "--model no-such-org/no-such-model: not a local folder" in err
+    assert "HF_HUB_OFFLINE=1 blocks the Hub" in err
+    assert seconds < 3.0
+
+
+def test_a_folder_of_documents_as_data_suggests_generate(tmp_path, capsys):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "runbook.md").write_text("# Rotating keys\n\nOpen the settings page.\n")
+    (docs / "notes.txt").write_text("The office opens at 9.\n")
+    assert main(["finetune", "--data", str(docs), "--output", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "--data is a folder of documents" in err
+    assert f"embedtune generate --docs {docs}" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_no_data_says_the_built_in_demonstration_data_is_used(tmp_path, capsys, base_model_path):
+    out = tmp_path / "eval"
+    assert main(["evaluate", "--model", base_model_path, "--dry-run", "--output", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "No --data given: using the built-in demonstration data" in captured.err
+    assert json.loads(captured.out)["dry_run"] is True
+    given = ["--data", str(shared(ZENML_QA / "pairs.jsonl")), "--output", str(out)]
+    assert main(["evaluate", "--model", base_model_path, "--dry-run", *given]) == 0
+    err = capsys.readouterr().err
+    assert "built-in demonstration data" not in err, err

@@ -12,6 +12,8 @@ from embedtune.reporting.results_schema import (
 )
 from embedtune.reporting.results_view import DimRow, ResultsView
 
+BUILT_IN_DATA = "built-in demonstration data"
+
 
 def _dim_entry(view: ResultsView, row: DimRow) -> dict[str, Any]:
     if not view.is_finetune:
@@ -47,6 +49,7 @@ def cli_summary(results: dict[str, Any]) -> dict[str, Any]:
         summary["verdict"] = view.verdict_message
         if view.verdict:
             summary["improved_on_validation"] = view.verdict["improved_on_validation"]
+    summary["data_source"] = view.data_source or BUILT_IN_DATA
     if view.protocol:
         summary["protocol"] = dict(view.protocol)
     summary["metric"] = PRIMARY_METRIC

@@ -48,6 +48,15 @@ class Document:
     format: str  # one of SUPPORTED_SUFFIXES' values
 
 
+def _printable(name: str) -> str:
+    """A file name's text, valid UTF-8: bytes of a non-UTF-8 name shown as \\xNN."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(name).decode("utf-8", "backslashreplace")
+    return name
+
+
 def load_documents(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Document]:
     """Load every supported document under ``paths`` (files and/or folders, recursively).
 
@@ -137,7 +146,7 @@ def _read_documents(found: list[tuple[Path, str]], skipped: Counter[str]) -> lis
         if not text.strip():
             skipped[SKIP_EMPTY] += 1
             continue
-        documents.append(Document(source=source, text=text, format=fmt))
+        documents.append(Document(source=_printable(source), text=text, format=fmt))
     return documents
 
 

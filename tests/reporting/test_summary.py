@@ -55,3 +55,11 @@ def test_metadata_summary_is_accepted_by_zenml_and_has_no_nulls():
     assert metadata["selected_model"] == "finetuned" and metadata["split"] == "given"
     assert metadata["tests"] == {"win": 2, "tie": 1, "loss": 1}
     assert metadata["dims"]["64"]["verdict"] == "loss"
+
+
+def test_cli_summary_names_the_data_source():
+    assert cli_summary(finetune_results())["data_source"] == "tests/fixtures/legal_rag_synthetic"
+    results = finetune_results()
+    del results["data"]["source"]
+    del results["training"]  # an older file: no source recorded anywhere
+    assert "demonstration data" in cli_summary(results)["data_source"]
