@@ -60,11 +60,19 @@ def _text_field(row: dict, field: str, path: Path, row_number: int, *, required:
     return value
 
 
-def _texts(path: Path, *, with_title: bool, report: dict[str, int] | None = None) -> dict[str, str]:
+def _texts(
+    path: Path,
+    *,
+    with_title: bool,
+    report: dict[str, int] | None = None,
+    empty: set[str] | None = None,
+) -> dict[str, str]:
     """Id -> text of a BEIR corpus.jsonl/queries.jsonl (title + text for the corpus).
 
     An id given twice with the same text is dropped and counted in `report` (as
     `dropped_duplicate_<file stem>_rows`); with different texts it is an error naming both rows.
+    An entry whose text is empty is left out, counted in `report` as `dropped_empty_text` and
+    its id added to `empty` (so the qrels naming it are not reported as naming a missing id).
     """
     texts: dict[str, str] = {}
     first_row: dict[str, int] = {}
@@ -89,6 +97,11 @@ def _texts(path: Path, *, with_title: bool, report: dict[str, int] | None = None
         first_row[doc_id] = row_number
         if full.strip():
             texts[doc_id] = full
+        else:
+            if report is not None:
+                report["dropped_empty_text"] = report.get("dropped_empty_text", 0) + 1
+            if empty is not None:
+                empty.add(doc_id)
     if duplicates:
         logger.warning(
             "%s: dropped %d rows repeating an _id with the same text (first at row %d)",
@@ -266,9 +279,18 @@ def load_beir(
     from embedtune.data.protocol import BY_DOCUMENT, normalize_query
 
     folder = Path(folder)
-    report: dict[str, int] = {"skipped_qrels_missing_ids": 0}
-    corpus = _texts(folder / "corpus.jsonl", with_title=True, report=report)
-    queries = _texts(folder / "queries.jsonl", with_title=False, report=report)
+    report: dict[str, int] = {"skipped_qrels_missing_ids": 0, "dropped_empty_text": 0}
+    empty_docs: set[str] = set()
+    empty_queries: set[str] = set()
+    corpus = _texts(folder / "corpus.jsonl", with_title=True, report=report, empty=empty_docs)
+    queries = _texts(folder / "queries.jsonl", with_title=False, report=report, empty=empty_queries)
+
+    def missing(qid: str, did: str) -> None:
+        """A qrel that cannot be used: its text was empty (counted already) or its id is
+        in neither file."""
+        if qid not in empty_queries and did not in empty_docs:
+            report["skipped_qrels_missing_ids"] += 1
+
     test_file = folder / "qrels" / "test.tsv"
     if not test_file.is_file() and (folder / "qrels.tsv").is_file():
         test_file = folder / "qrels.tsv"
@@ -289,7 +311,7 @@ def load_beir(
         if qid in queries and did in corpus:
             relevant.setdefault(qid, set()).add(did)
         else:
-            report["skipped_qrels_missing_ids"] += 1
+            missing(qid, did)
     test_docs = set().union(*relevant.values()) if relevant else set()
     test_texts = {normalize_query(queries[q]) for q in relevant}
 
@@ -298,7 +320,7 @@ def load_beir(
     dropped = {"test_query": 0, "test_document": 0}
     for qid, did in train_qrels:
         if qid not in queries or did not in corpus:
-            report["skipped_qrels_missing_ids"] += 1
+            missing(qid, did)
             continue
         if (qid, did) in seen:
             continue

@@ -310,3 +310,22 @@ def test_fifo_as_qrels_is_refused_not_reported_missing(tmp_path):
     os.mkfifo(folder / "qrels" / "test.tsv")
     with pytest.raises(DataError, match=r"test\.tsv: not a regular file: it is a named pipe"):
         load_beir(folder)
+
+
+# --- issue 19, item 15: empty BEIR texts are empty text, not missing ids ----------------------
+
+
+def test_beir_queries_and_documents_with_empty_text_are_counted_as_empty(tmp_path):
+    folder = beir_folder(
+        tmp_path / "beir",
+        "query-id\tcorpus-id\tscore\nq0\td0\t1\nq1\td1\t1\nq5\td0\t1\nq0\td5\t1\nq1\tgone\t1\n",
+    )
+    write_jsonl(
+        folder / "queries.jsonl",
+        [{"_id": f"q{i}", "text": f"question {i}?" if i != 5 else "  "} for i in range(6)],
+    )
+    docs = [{"_id": f"d{i}", "title": "", "text": f"document {i} text"} for i in range(5)]
+    write_jsonl(folder / "corpus.jsonl", [*docs, {"_id": "d5", "title": "", "text": ""}])
+    summary = load(folder).summary()
+    assert summary["dropped_empty_text"] == 2  # query q5 and document d5
+    assert summary["skipped_qrels_missing_ids"] == 1  # only q1 -> gone names a missing id
