@@ -49,9 +49,12 @@ def plot_evaluation(
     return Path(path)
 
 
-def evaluation_png(results: dict[str, Any], metric: str = PRIMARY_METRIC) -> bytes:
-    """The chart as PNG bytes (for the HTML report and visualizations)."""
-    return figure_png(build_figure(results, metric))
+def evaluation_png(
+    results: dict[str, Any], metric: str = PRIMARY_METRIC, *, narrow: bool = False
+) -> bytes:
+    """The chart as PNG bytes (for the HTML report and visualizations); `narrow`: the layout
+    for a phone-width page (report.html shows it below 560 px)."""
+    return figure_png(build_figure(results, metric, narrow=narrow))
 
 
 def figure_png(fig: Figure) -> bytes:
@@ -60,40 +63,74 @@ def figure_png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def build_figure(results: dict[str, Any], metric: str = PRIMARY_METRIC) -> Figure:
-    """Bars per dim for each model; the saved model's bars carry the gain's interval."""
+# Font sizes in points (the figure is drawn at DPI): the smallest stays legible once the page
+# scales the image to its column (see tests/reporting/test_html_report.py).
+DPI = 120
+FONT = {"value": 8, "gain": 9, "tick": 9, "title": 10, "legend": 8, "note": 8}
+NARROW_WIDTH = 4.4  # inches: 528 px, shown at ~380 px on a 400 px phone page
+
+
+def build_figure(
+    results: dict[str, Any], metric: str = PRIMARY_METRIC, *, narrow: bool = False
+) -> Figure:
+    """Bars per dim for each model; the saved model's bars carry the gain's interval.
+
+    Every value label sits inside its bar, every gain label on one row above the tallest bar,
+    interval and the BM25 line, and the legend below the axes: nothing is drawn over a label."""
     view = ResultsView(results)
     rows = view.rows(metric)
     series = _series(view, rows)
     with_intervals = view.is_finetune and all(row.low is not None for row in rows)
-    guard = view.is_finetune and "guard" in results  # a second panel: the guard change
-    fig = Figure(figsize=(max(6.0, 2.2 + 1.6 * len(rows)) * (1.8 if guard else 1), 4.8), dpi=120)
+    guard = view.is_finetune and "guard" in results and not narrow  # a panel: the guard change
+    width = NARROW_WIDTH if narrow else max(6.0, 2.2 + 1.6 * len(rows)) * (1.8 if guard else 1)
+    fig = Figure(figsize=(width, 5.2 if narrow else 5.0), dpi=DPI)
     ax, *panels = fig.subplots(1, 2 if guard else 1, squeeze=False)[0]
     if guard:
         from embedtune.reporting.guard_chart import draw_guard_panel
 
         draw_guard_panel(panels[0], results)
-    _draw_bars(ax, series, _error_bars(rows) if with_intervals else None)
+    _draw_bars(ax, series, _error_bars(rows) if with_intervals else None, narrow=narrow)
     top = max(v for s in series for v in s.values)
     if with_intervals:
         top = max(top, *(row.base + row.high for row in rows))  # type: ignore[operator]
     bm25 = bm25_reference(results, metric)
     if bm25 is not None:
-        ax.axhline(
-            bm25, color=BM25_COLOR, linestyle="--", linewidth=1.4, label=f"{BM25_LABEL}: {bm25:.3f}"
+        ax.axhline(  # behind the bars: it never crosses a value written on one
+            bm25,
+            color=BM25_COLOR,
+            linestyle="--",
+            linewidth=1.4,
+            label=f"{BM25_LABEL}: {bm25:.3f}",
+            zorder=0.5,
         )
         top = max(top, bm25)
+    gain_row = top + 0.03  # above every bar, interval and the BM25 line
     if view.is_finetune:
-        _annotate_gains(ax, rows)
-    ax.set_xticks(range(len(rows)), [f"{row.dim} dims" for row in rows])
-    ax.set_ylabel(metric)
-    ax.set_ylim(0, min(1.05, top * 1.18 + 0.06))
-    ax.set_title(_title(view, metric), fontsize=10)
-    ax.legend(loc="upper right", fontsize=8)
+        _annotate_gains(ax, rows, gain_row)
+    ax.set_xticks(
+        range(len(rows)),
+        [f"{row.dim}" if narrow else f"{row.dim} dims" for row in rows],
+        fontsize=FONT["tick"],
+    )
+    if narrow:
+        ax.set_xlabel("embedding size (dims)", fontsize=FONT["tick"])
+    ax.tick_params(axis="y", labelsize=FONT["tick"])
+    ax.set_ylabel(metric, fontsize=FONT["tick"])
+    ax.set_ylim(0, gain_row + (0.09 if view.is_finetune else 0.04))
+    ax.set_title(_title(view, metric, narrow=narrow), fontsize=FONT["title"])
+    handles = len(ax.get_legend_handles_labels()[0])
+    ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.16 if narrow else -0.09),
+        ncol=1 if narrow else min(handles, 3),
+        fontsize=FONT["legend"],
+        frameon=False,
+    )
     ax.spines[["top", "right"]].set_visible(False)
     if with_intervals:
-        fig.text(0.01, 0.01, INTERVAL_NOTE, fontsize=7, color="#555555")
-    fig.tight_layout(rect=(0, 0.03 if with_intervals else 0, 1, 1))
+        note = INTERVAL_NOTE.replace("; ", ";\n") if narrow else INTERVAL_NOTE
+        fig.text(0.01, 0.01, note, fontsize=FONT["note"], color="#555555")
+    fig.tight_layout(rect=(0, (0.08 if narrow else 0.04) if with_intervals else 0, 1, 1))
     return fig
 
 
@@ -130,7 +167,9 @@ def _error_bars(rows: list[DimRow]) -> list[list[float]]:
     ]
 
 
-def _draw_bars(ax: Axes, series: list[Series], yerr: list[list[float]] | None) -> None:
+def _draw_bars(
+    ax: Axes, series: list[Series], yerr: list[list[float]] | None, *, narrow: bool = False
+) -> None:
     width = 0.8 / len(series)
     for i, item in enumerate(series):
         offset = (i - (len(series) - 1) / 2) * width
@@ -146,14 +185,17 @@ def _draw_bars(ax: Axes, series: list[Series], yerr: list[list[float]] | None) -
             yerr=errors,
             error_kw={"ecolor": "#333333", "capsize": 4, "elinewidth": 1.2},
         )
-        ax.bar_label(
+        labels = ax.bar_label(  # inside every bar, at the same place: never under a gain or a line
             bars,
             labels=[f"{v:.3f}" for v in item.values],
-            padding=2,
-            fontsize=8,
-            label_type="center" if errors else "edge",
-            color="white" if errors else "black",
+            fontsize=FONT["value"],
+            label_type="center",
+            color="white" if item.color == MODEL_COLOR else "#1d2329",
+            rotation=90 if narrow and len(series) > 1 else 0,  # side by side in a thin bar
         )
+        if item.hatch:  # a plain patch under the value, so the hatching does not cross it
+            for label in labels:
+                label.set_bbox({"facecolor": item.color, "edgecolor": "none", "pad": 1.5})
 
 
 def _gain_color(row: DimRow) -> str:
@@ -162,27 +204,31 @@ def _gain_color(row: DimRow) -> str:
     return WIN_COLOR if (row.gain or 0.0) > 0 else LOSS_COLOR
 
 
-def _annotate_gains(ax: Axes, rows: list[DimRow]) -> None:
+def _annotate_gains(ax: Axes, rows: list[DimRow], y: float) -> None:
+    """The gains on one row at height `y` (above the bars, intervals and BM25 line)."""
     for x, row in enumerate(rows):
-        group_top = max(row.score, row.base or 0.0)
-        if row.high is not None:
-            group_top = max(group_top, (row.base or 0.0) + row.high)
         star = "*" if row.significant else ""
         ax.annotate(
             f"{row.gain:+.3f}{star}",
-            (x, group_top + 0.03),
+            (x, y),
             ha="center",
-            fontsize=9,
+            va="bottom",
+            fontsize=FONT["gain"],
             fontweight="bold",
             color=_gain_color(row),
         )
 
 
-def _title(view: ResultsView, metric: str) -> str:
-    title = (
-        f"Retrieval {metric} by embedding size "
-        f"({view.test_queries or '?'} test queries, corpus {view.corpus or '?'})"
-    )
+def _title(view: ResultsView, metric: str, *, narrow: bool = False) -> str:
+    counts = f"{view.test_queries or '?'} test queries, corpus {view.corpus or '?'}"
+    if narrow:
+        title = f"{metric} by embedding size\n({counts})"
+    else:
+        title = f"Retrieval {metric} by embedding size ({counts})"
     if view.base_kept:
-        title += "\nbase model kept: no checkpoint beat it on the validation queries"
+        title += (
+            "\nbase model kept: no checkpoint\nbeat it on the validation queries"
+            if narrow
+            else "\nbase model kept: no checkpoint beat it on the validation queries"
+        )
     return title

@@ -96,3 +96,69 @@ def test_curve_of_a_base_kept_run_and_of_an_evaluation():
     ax = build_curve_figure(finetune_results(base_kept=True)).axes[0]
     assert "no checkpoint beat the base" in ax.get_title() and not ax.texts
     assert build_curve_figure(evaluate_results()) is None
+
+
+def _with_bm25(results: dict, ndcg: float) -> dict:
+    from tests.baselines.test_results_block import _block
+
+    block = _block()
+    block["bm25"]["metrics"]["ndcg@10"] = ndcg
+    return {**results, "baselines": block}
+
+
+@pytest.mark.parametrize("narrow", [False, True], ids=["wide", "narrow"])
+@pytest.mark.parametrize("kept", [False, True], ids=["finetuned", "base-kept"])
+def test_labels_never_collide_with_the_bm25_line_bars_or_each_other(narrow, kept):
+    """BM25 at the height of the gain labels (where it used to cross them): the gains sit on one
+    row above every bar, interval and the line; every value sits inside its own bar."""
+    results = finetune_results(base_kept=True) if kept else finetune_results(GAINS)
+    figure = build_figure(_with_bm25(results, 0.70), narrow=narrow)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    ax = figure.axes[0]
+    (line,) = [line for line in ax.get_lines() if line.get_label().startswith("BM25")]
+    line_y = ax.transData.transform((0, 0.70))[1]
+    gains = [t for t in ax.texts if t.get_text()[:1] in "+-"]
+    values = [t for t in ax.texts if t not in gains]
+    assert len(gains) == len(DIMS) and len(values) == 2 * len(DIMS)
+    gain_boxes = [t.get_window_extent(renderer) for t in gains]
+    assert len({round(box.y0, 1) for box in gain_boxes}) == 1, "gains on one row"
+    bars = [bar for container in _bars(figure) for bar in container]
+    highest = max(
+        [bar.get_window_extent(renderer).y1 for bar in bars]
+        + [y for c in _bars(figure) if c.errorbar for _, y in _error_extents_px(ax, c)]
+    )
+    for box in gain_boxes:
+        assert box.y0 > line_y + 2 and box.y0 > highest + 2  # clear of the line and the bars
+    for text, bar in zip(values, bars, strict=True):
+        inside, box = bar.get_window_extent(renderer), text.get_window_extent(renderer)
+        assert inside.x0 <= box.x0 and box.x1 <= inside.x1, text.get_text()
+        assert inside.y0 <= box.y0 and box.y1 <= inside.y1, text.get_text()
+    assert line.get_zorder() < bars[0].get_zorder()  # behind the bars: never over a value
+    boxes = [t.get_window_extent(renderer) for t in ax.texts]
+    for i, a in enumerate(boxes):
+        assert not any(a.overlaps(b) for b in boxes[i + 1 :]), ax.texts[i].get_text()
+
+
+def _error_extents_px(ax, container) -> list[tuple[float, float]]:
+    return [
+        tuple(ax.transData.transform((0, y))[1] for y in span) for span in _error_extents(container)
+    ]
+
+
+def test_narrow_chart_fits_a_phone_column_with_legible_text():
+    """Shown at about 380 px on a 400 px page: drawn a little wider, no text under 8 points."""
+    from embedtune.reporting.chart import DPI
+
+    for results in (_with_bm25(finetune_results(GAINS), 0.70), evaluate_results()):
+        figure = build_figure(results, narrow=True)
+        width_px = figure.get_figwidth() * DPI
+        assert 380 <= width_px <= 560
+        texts = [*figure.texts, *figure.axes[0].texts, figure.axes[0].title]
+        texts += figure.axes[0].get_legend().get_texts() + figure.axes[0].get_xticklabels()
+        smallest = min(t.get_fontsize() for t in texts if t.get_text())
+        assert smallest >= 8
+        assert smallest * DPI / 72 * (380 / width_px) >= 9  # pixels on the phone
