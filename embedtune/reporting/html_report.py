@@ -50,8 +50,16 @@ ol{padding-left:1.3rem}li{margin-bottom:.8rem}.query{margin:.2rem 0;overflow-wra
 .score{color:#5f6b77;white-space:nowrap}
 blockquote{margin:.2rem 0;padding:.3rem .6rem;border-left:3px solid #d0d7de;color:#3d4750;
 font-size:.9rem;overflow-wrap:anywhere}
+.banner .scope{display:block;font-size:.85rem;color:#3d4750;margin-top:.3rem}
+.banner .scope-label{font-weight:600;color:#3d4750}
+picture{display:block}
 @media (max-width:560px){body{padding:0 .6rem}dl{grid-template-columns:minmax(0,2fr) minmax(0,3fr);
-gap:.2rem .6rem}.banner{font-size:1rem}th,td{padding:.3rem .45rem}}
+gap:.2rem .6rem}.banner{font-size:1rem}th,td{padding:.3rem .45rem}
+table.stack,.stack tbody,.stack tr,.stack td{display:block;width:100%}
+.stack tr.head{display:none}.stack tr{border-bottom:2px solid #d0d7de;padding:.2rem 0}
+.stack td{display:flex;justify-content:space-between;gap:.8rem;border:0;white-space:normal;
+padding:.15rem .3rem;text-align:right}
+.stack td::before{content:attr(data-label);color:#5f6b77;text-align:left}}
 """
 
 
@@ -60,7 +68,10 @@ def _b64(data: bytes | None) -> str | None:
 
 
 def _header(view: ResultsView) -> list[str]:
-    if view.is_finetune:
+    if view.is_finetune and view.base_kept:
+        title = f"embedtune: {view.model_name} kept (finetuning did not beat it)"
+        sub = f"base model: {view.model_name}, saved unchanged"
+    elif view.is_finetune:
         title = f"embedtune: {view.model_name} finetuned for retrieval"
         sub = f"base model: {view.model_name}"
     else:
@@ -76,13 +87,17 @@ def render_html_report(results: dict[str, Any]) -> str:
     """The report page for a results.json dict (finetune: base vs finetuned; evaluate: one model)."""
     view = ResultsView(results)
     chart = _b64(evaluation_png(results, PRIMARY_METRIC))
+    narrow_chart = _b64(evaluation_png(results, PRIMARY_METRIC, narrow=True))
     title, heading, sub = _header(view)
     body = [
         heading,
         sub,
         sections.banner(view),
         sections.protocol_section(view),
-        f'<img alt="{e(PRIMARY_METRIC)} by embedding size" src="data:image/png;base64,{chart}">',
+        f'<picture><source media="(max-width: 560px)" '
+        f'srcset="data:image/png;base64,{narrow_chart}">'
+        f'<img alt="{e(PRIMARY_METRIC)} by embedding size" src="data:image/png;base64,{chart}">'
+        "</picture>",
     ]
     if view.is_finetune:
         body += [
@@ -99,6 +114,7 @@ def render_html_report(results: dict[str, Any]) -> str:
         sections.metrics_section(view),
         sections.origin_section(view),
         sections.training_section(view),
+        sections.timings_section(view),
         sections.hardware_section(view),
     ]
     head = (

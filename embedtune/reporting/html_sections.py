@@ -7,6 +7,7 @@ instead of widening it.
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 from embedtune.reporting.results_schema import (
@@ -70,12 +71,25 @@ def definition_list(items: dict[str, Any]) -> str:
     return f"<dl>{rows}</dl>"
 
 
-def table(head: list[str], rows: list[list[str]], caption: str = "") -> str:
-    """A table in a box that scrolls sideways; cells are already-escaped HTML."""
+def table(head: list[str], rows: list[list[str]], caption: str = "", *, stack: bool = False) -> str:
+    """A table in a box that scrolls sideways; cells are already-escaped HTML. `stack`: on a
+    phone-width page each row becomes a block of "column: value" lines, so no column (the
+    interval, the verdict) scrolls out of sight."""
     cap = f"<caption>{e(caption)}</caption>" if caption else ""
     header = "".join(f"<th>{h}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f'<div class="scroll"><table>{cap}<tr>{header}</tr>{body}</table></div>'
+    labels = [html.escape(re.sub(r"<[^>]+>", "", html.unescape(h))) for h in head]
+
+    def cell(i: int, content: str) -> str:
+        label = f' data-label="{labels[i]}"' if stack and i < len(labels) else ""
+        return f"<td{label}>{content}</td>"
+
+    body = "".join(
+        "<tr>" + "".join(cell(i, c) for i, c in enumerate(row)) + "</tr>" for row in rows
+    )
+    cls = ' class="stack"' if stack else ""
+    return (
+        f'<div class="scroll"><table{cls}>{cap}<tr class="head">{header}</tr>{body}</table></div>'
+    )
 
 
 def saved_label(view: ResultsView) -> str:
@@ -92,11 +106,31 @@ def banner(view: ResultsView) -> str:
         else:
             lead = ""
         lead_html = f"<strong>{e(lead)}</strong> " if lead else ""
-        return f'<p class="banner {view.tone}" role="status">{lead_html}{e(message)}</p>'
+        scope = ""
+        if view.selection or view.verdict:  # the verdict's numbers are validation numbers
+            lead_html += '<span class="scope-label">Validation queries (model selection):</span> '
+            scope = f'<span class="scope">{e(_test_outcome(view))}</span>'
+        tone = "warn" if view.base_kept and view.tone == "good" else view.tone  # never "success"
+        return f'<p class="banner {tone}" role="status">{lead_html}{e(message)}{scope}</p>'
     best = max(view.rows(), key=lambda row: row.score)
     return (
         f'<p class="banner neutral" role="status">{e(view.model_name)}: {PRIMARY_METRIC} '
         f"{best.score:.4f} at {best.dim} dims on {e(view.test_queries)} test queries.</p>"
+    )
+
+
+def _test_outcome(view: ResultsView) -> str:
+    """The test queries' side, as the table below shows it."""
+    counts = view.outcome_counts()
+    where = (
+        f"On the {view.test_queries} test queries" if view.test_queries else "On the test queries"
+    )
+    if not any(counts.values()):
+        return f"{where} (table below): no confidence intervals were computed."
+    return (
+        f"{where} (table below, {PRIMARY_METRIC}): {counts['win']} significant gain(s), "
+        f"{counts['tie']} no significant change, {counts['loss']} significant loss(es) across "
+        f"{len(view.dims)} embedding sizes."
     )
 
 
@@ -140,8 +174,8 @@ def comparison_section(view: ResultsView) -> str:
     head = ["dims", "base", e(saved_label(view)), "gain", "95% interval", "test verdict"]
     return "".join(
         [
-            f"<h2>{e(PRIMARY_METRIC)}: base vs {e(saved_label(view))}</h2>",
-            table(head, rows),
+            f"<h2>{e(PRIMARY_METRIC)} on the test queries: base vs {e(saved_label(view))}</h2>",
+            table(head, rows, stack=True),
             '<p class="note">The interval is a paired bootstrap over the test queries (2,000 '
             "resamples): where the true gain most likely lies. A win or loss is significant when "
             "the whole interval is above or below 0. Per-query scores are in per_query.json.</p>",
@@ -261,6 +295,29 @@ def training_section(view: ResultsView) -> str:
     return "".join(parts)
 
 
+def timings_section(view: ResultsView) -> str:
+    """results["timings"] (phase -> seconds) as "Where the time went", each phase's share of the
+    whole run (total_seconds; the phases' sum when the run has no total)."""
+    timings = view.raw.get("timings")
+    if not isinstance(timings, dict) or not timings:
+        return ""
+    phases = {
+        str(k): float(v)
+        for k, v in timings.items()
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    }
+    timed = sum(phases.values())
+    total = float(view.total_seconds or timed)
+    if total - timed >= 0.5:
+        phases["other (not timed separately)"] = total - timed
+    rows = [
+        [e(name), f"{seconds:,.1f}", f"{seconds / total:.0%}" if total else "—"]
+        for name, seconds in phases.items()
+    ]
+    rows.append(["<strong>whole run</strong>", f"<strong>{total:,.1f}</strong>", ""])
+    return "<h2>Where the time went</h2>" + table(["phase", "seconds", "share of the run"], rows)
+
+
 def hardware_section(view: ResultsView) -> str:
     parts = []
     if view.hardware:
@@ -321,7 +378,7 @@ def baselines_section(view: ResultsView) -> str:
     parts = [
         f"<h2>Baselines: BM25 and hybrid ({e(PRIMARY_METRIC)})</h2>",
         f'<p><span class="{cls}">{e(block["verdict"]["message"])}</span></p>',
-        table(head, rows),
+        table(head, rows, stack=True),
         '<p class="note">Same test queries and corpus; intervals are paired bootstraps over the '
         "queries, as above. BM25 has no embedding size: one score for every row. The hybrid "
         "fuses the BM25 and dense rankings by reciprocal rank fusion"

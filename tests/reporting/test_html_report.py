@@ -4,6 +4,7 @@ every metric; checked in a real browser at 1280 and 400 px for horizontal overfl
 from __future__ import annotations
 
 import base64
+import json
 import re
 
 import pytest
@@ -146,3 +147,80 @@ def test_no_horizontal_overflow_in_a_real_browser(browser, tmp_path, results):
         shot = browser.screenshot(tmp_path / f"report-{width}.png")
         shot_width, shot_height = png_size(shot)
         assert shot_width == width and shot_height > 1000
+
+
+def _banner(page: str) -> str:
+    return page[page.index('<p class="banner') :].split("</p>", 1)[0]
+
+
+def test_base_kept_report_title_and_banner_do_not_claim_a_finetune():
+    page = render_html_report(finetune_results(base_kept=True))
+    title = re.search(r"<title>(.*?)</title>", page).group(1)
+    heading = re.search(r"<h1>(.*?)</h1>", page).group(1)
+    for text in (title, heading):
+        assert "finetuned for retrieval" not in text and "kept" in text, text
+    assert _banner_class(page) != "good"  # never the success colour
+    assert "base vs saved (= base)" in page
+
+
+def test_banner_labels_validation_numbers_apart_from_the_test_table():
+    banner = _banner(render_html_report(finetune_results(MIXED)))
+    validation, test = banner.split('<span class="scope">')
+    assert "Validation queries (model selection):" in validation
+    assert "0.7200 vs base 0.7100 on 94 validation queries" in validation
+    assert "665 test queries (table below, ndcg@10)" in test
+    assert "2 significant gain(s), 1 no significant change, 1 significant loss(es)" in test
+
+
+def test_where_the_time_went():
+    results = finetune_results()
+    assert "Where the time went" not in render_html_report(results)  # older runs: no timings
+    results["timings"] = {"evaluate base": 12.0, "train": 240.0, "evaluate finetuned": 12.0}
+    page = render_html_report(results)
+    section = page[page.index("<h2>Where the time went</h2>") :].split("<h2>", 2)[1]
+    assert "<td>train</td><td>240.0</td><td>80%</td>" in section  # of total_seconds 300
+    assert "<td>other (not timed separately)</td><td>36.0</td><td>12%</td>" in section
+    assert "<strong>300.0</strong>" in section
+
+
+def _bm25_run() -> dict:
+    from tests.baselines.test_results_block import _block
+
+    results = finetune_results(MIXED)
+    results["baselines"] = _block()
+    results["baselines"]["bm25"]["metrics"]["ndcg@10"] = 0.66
+    results["timings"] = {"evaluate base": 12.0, "train": 240.0}
+    return results
+
+
+# Every cell of the stacked tables inside the page, and the chart's scale as shown.
+VISIBLE = """JSON.stringify({
+  cells: [...document.querySelectorAll('table.stack td')].map(td => {
+    const r = td.getBoundingClientRect(); return r.left >= 0 && r.right <= window.innerWidth}),
+  chart: (() => { const i = document.querySelector('picture img');
+    return {shown: i.clientWidth, natural: i.naturalWidth, src: i.currentSrc.length}})(),
+})"""
+
+
+@pytest.mark.parametrize("results", [_bm25_run(), finetune_results(base_kept=True)])
+def test_chart_and_verdict_columns_are_legible_at_1200_and_400_px(browser, tmp_path, results):
+    from embedtune.reporting.chart import DPI, FONT
+
+    page = write_html_report(results, tmp_path / "report.html")
+    shown = {}
+    for width in (1200, 400):
+        measured = browser.open(page.as_uri(), width)
+        assert measured["scrollWidth"] <= width
+        found = json.loads(
+            browser.page("Runtime.evaluate", expression=VISIBLE, returnByValue=True)["result"][
+                "value"
+            ]
+        )
+        assert found["cells"] and all(found["cells"]), f"a table cell is off-screen at {width} px"
+        chart = found["chart"]
+        scale = chart["shown"] / chart["natural"]
+        smallest_px = min(FONT.values()) * DPI / 72 * scale
+        assert smallest_px >= 9, f"chart text {smallest_px:.1f} px at {width} px"
+        shown[width] = chart["natural"]
+        browser.screenshot(tmp_path / f"report-{width}.png")
+    assert shown[400] < shown[1200]  # the phone gets the narrow layout
