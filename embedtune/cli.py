@@ -2,7 +2,7 @@
 
 stdout carries one JSON document (the run's summary, or the --dry-run plan); logs, progress and
 warnings go to stderr. Exit codes: 0 ok, 2 user error, 3 --strict and the base model was kept,
-130 interrupted.
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM: handled the same way).
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -26,6 +27,7 @@ from embedtune.logging_setup import configure_logging, stdout_reserved
 logger = logging.getLogger("embedtune")
 
 EXIT_OK, EXIT_USER_ERROR, EXIT_BASE_KEPT, EXIT_INTERRUPTED = 0, 2, 3, 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 
 def finetune_config(args: argparse.Namespace) -> FinetuneConfig:
@@ -149,6 +151,10 @@ def _finetune(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
     from embedtune.output_folder import check_output_folder
 
     check_output_folder(config.output, "finetune", overwrite=args.overwrite)
+    if config.resume:  # a tampered checkpoint: refused by name, never a traceback
+        from embedtune.checkpoint_files import check_checkpoint_files
+
+        check_checkpoint_files(Path(config.output) / "checkpoints")
     from embedtune import distributed
 
     if args.pipeline and distributed.is_distributed():
@@ -264,10 +270,56 @@ def check_path_lengths(args: argparse.Namespace) -> None:
                     raise ConfigError(f"{flag} {_too_long(path)}") from None
 
 
+def check_config_file(config: str | None) -> None:
+    """--config that exists but is no regular file (a folder, FIFO, device): said so, and never
+    opened (a FIFO would block)."""
+    import stat
+
+    from embedtune.errors import ConfigError
+
+    if not config:
+        return
+    try:
+        mode = os.stat(config).st_mode
+    except OSError:
+        return  # missing: the config loader says "not found"
+    if stat.S_ISDIR(mode):
+        raise ConfigError(f"--config {config} is a folder; give a YAML file")
+    if not stat.S_ISREG(mode):
+        raise ConfigError(
+            f"--config {config} is not a regular file (a FIFO, socket or device); give a YAML file"
+        )
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is: the lock is released, "interrupted" is printed."""
+
+
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """While a command runs (in the main thread), SIGTERM raises Terminated."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         check_path_lengths(args)  # ENAMETOOLONG: named, never a traceback
+        check_config_file(getattr(args, "config", None))
     except EmbedtuneError as err:
         print(f"embedtune: error: {err}", file=sys.stderr)
         return EXIT_USER_ERROR
@@ -293,7 +345,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from embedtune.output_folder import check_output_path
 
         check_output_path(getattr(args, "output", None))  # "" would be the working directory
-        with stdout_reserved() as stdout:
+        with sigterm_interrupts(), stdout_reserved() as stdout:
             result, code = COMMANDS[args.command](args)
     except EmbedtuneError as err:
         print(f"embedtune: error: {err}", file=sys.stderr)
@@ -303,9 +355,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"embedtune: error: {_too_long(err.filename)}", file=sys.stderr)
         return EXIT_USER_ERROR
-    except KeyboardInterrupt:
-        print("embedtune: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as err:
+        terminated = isinstance(err, Terminated)
+        print(f"embedtune: interrupted{' (SIGTERM)' if terminated else ''}", file=sys.stderr)
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     if main_process:
         print(json.dumps(result, indent=1, default=str), file=stdout, flush=True)
     return code

@@ -1,7 +1,8 @@
 """A run's outputs become visible together or not at all, one run per output folder at a time.
 
-- `output_lock(OUTPUT)`: OUTPUT/.embedtune.lock holds the pid of the run; a second run on the same
-  folder is refused; a lock left by a dead process is taken over. Creating it is also the probe
+- `output_lock(OUTPUT)`: OUTPUT/.embedtune.lock holds the pid of the run (and its start time);
+  a second run on the same folder is refused; a lock left by a dead process, or whose pid now
+  belongs to another program, is taken over. Creating it is also the probe
   that the real output folder is writable (before any model is loaded).
 - `StagedOutputs`: model/, results.json, report.html, evaluation.png and per_query.json are built
   in OUTPUT/.staging and swapped in at the end. The old results.json goes first and the new one
@@ -32,6 +33,44 @@ SWAP_MARKER = ".swap-in-progress"
 RESULTS_NAME = "results.json"
 
 
+def _start_time(pid: int) -> str | None:
+    """The process's start time (Linux /proc; None elsewhere): with the pid, it tells the run
+    that wrote a lock from another program that later got the same pid."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    fields = stat.rpartition(")")[2].split()
+    return fields[19] if len(fields) > 19 else None  # field 22: starttime
+
+
+def _lock_text() -> str:
+    start = _start_time(os.getpid())
+    return f"{os.getpid()} {start}" if start else str(os.getpid())
+
+
+def _lock_holder(text: str) -> tuple[int, str | None]:
+    """(pid, start time or None) from a lock's text ("PID" or "PID START"); (0, None) if
+    unreadable."""
+    parts = text.split()
+    try:
+        pid = int(parts[0]) if parts else 0
+    except ValueError:
+        return 0, None
+    return pid, parts[1] if len(parts) > 1 else None
+
+
+def _held_by_live_run(pid: int, start: str | None) -> bool:
+    """The lock's process is alive and is the one that wrote it (not a later process that
+    reuses its pid)."""
+    if not pid or pid == os.getpid() or not _pid_alive(pid):
+        return False
+    if start is None:
+        return True  # a lock without a start time (older embedtune, not Linux): trust the pid
+    now = _start_time(pid)
+    return now is None or now == start
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -60,21 +99,26 @@ def output_lock(output: str | Path) -> Iterator[Path]:
             fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
             try:
-                pid = int(lock.read_text(encoding="utf-8").strip() or 0)
-            except (OSError, ValueError):
-                pid = 0
-            if pid and pid != os.getpid() and _pid_alive(pid):
+                pid, start = _lock_holder(lock.read_text(encoding="utf-8"))
+            except OSError:
+                pid, start = 0, None
+            if _held_by_live_run(pid, start):
                 raise ConfigError(
                     f"--output {folder} is in use by another embedtune run (pid {pid}); wait for "
                     "it to finish or give another --output"
                 ) from None
-            logger.warning("Taking over %s left by a process that is gone (pid %s)", lock, pid)
+            logger.warning(
+                "Taking over %s left by a run that is gone (pid %s%s)",
+                lock,
+                pid,
+                ", now another program's" if pid and _pid_alive(pid) else "",
+            )
             lock.unlink(missing_ok=True)
             continue
         except OSError as err:
             raise ConfigError(f"--output {folder} is not writable: {err.strerror}") from None
         with os.fdopen(fd, "w") as handle:
-            handle.write(str(os.getpid()))
+            handle.write(_lock_text())
         break
     else:  # pragma: no cover - two races in a row
         raise ConfigError(f"--output {folder}: could not take the lock {lock}")

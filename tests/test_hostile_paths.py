@@ -93,3 +93,18 @@ def test_dry_run_refuses_a_missing_guard_data_file(tmp_path, capsys, data):
     err = error_of(capsys, [*args, "--output", str(tmp_path / "out")])
     assert "no-guard.jsonl" in err and "not found" in err
     assert not (tmp_path / "out").exists()
+
+
+# --- 16: --config that is no regular file ----------------------------------------------------
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_config_that_is_a_folder_or_a_fifo_is_named_as_such(tmp_path, capsys):
+    folder = tmp_path / "configs"
+    folder.mkdir()
+    fifo = tmp_path / "run.yaml"
+    os.mkfifo(fifo)  # opening it would block the run
+    err = error_of(capsys, ["finetune", "--config", str(folder), "--dry-run"])
+    assert f"--config {folder} is a folder" in err
+    err = error_of(capsys, ["finetune", "--config", str(fifo), "--dry-run"])
+    assert "is not a regular file (a FIFO, socket or device)" in err
