@@ -309,7 +309,7 @@ def timings_section(view: ResultsView) -> str:
     timed = sum(phases.values())
     total = float(view.total_seconds or timed)
     if total - timed >= 0.5:
-        phases["other (not timed separately)"] = total - timed
+        phases["other (untimed)"] = total - timed
     rows = [
         [e(name), f"{seconds:,.1f}", f"{seconds / total:.0%}" if total else "—"]
         for name, seconds in phases.items()

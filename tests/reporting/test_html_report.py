@@ -179,7 +179,7 @@ def test_where_the_time_went():
     page = render_html_report(results)
     section = page[page.index("<h2>Where the time went</h2>") :].split("<h2>", 2)[1]
     assert "<td>train</td><td>240.0</td><td>80%</td>" in section  # of total_seconds 300
-    assert "<td>other (not timed separately)</td><td>36.0</td><td>12%</td>" in section
+    assert "<td>other (untimed)</td><td>36.0</td><td>12%</td>" in section
     assert "<strong>300.0</strong>" in section
 
 
