@@ -170,7 +170,23 @@ def test_strict_exits_3_when_the_base_model_is_kept(tmp_path, capsys):
     assert code == 3, captured.err[-3000:]
     summary = json.loads(captured.out)
     assert summary["selected_model"] == "base"
-    assert json.loads((out / "results.json").read_text())["verdict"]["selected"] == "base"
+    assert summary["data_source"] == str(shared(ZENML_QA / "pairs.jsonl"))
+    results = json.loads((out / "results.json").read_text())
+    assert results["verdict"]["selected"] == "base"
+    # The card, written while the run was staged, names the folder the model ended up in.
+    import yaml
+
+    card = (out / "model" / "README.md").read_text(encoding="utf-8")
+    assert ".staging" not in card and f'SentenceTransformer("{out / "model"}"' in card
+    meta = yaml.safe_load(card.split("---\n")[1])
+    assert meta["license"] == "apache-2.0"  # the base model's, from its own card
+    (index,) = meta["model-index"]
+    scores = {r["dataset"]["name"]: r["metrics"][0] for r in index["results"]}
+    assert len(scores) == 2
+    for dim in (384, 64):
+        (metric,) = [m for name, m in scores.items() if name.endswith(f", {dim} dims")]
+        assert metric["type"] == "cosine_ndcg@10"
+        assert metric["value"] == pytest.approx(results["finetuned"][str(dim)]["ndcg@10"], abs=1e-5)
 
 
 @pytest.mark.parametrize(
