@@ -146,6 +146,7 @@ def _finetune(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
 
     remote = remote_settings_from_args(args)
     config = finetune_config(args)
+    args.resolved_config = config  # for the disk-full message (main)
     if args.dry_run:
         return dry_run(config, "finetune"), EXIT_OK
     from embedtune.output_folder import check_output_folder
@@ -291,6 +292,61 @@ def check_config_file(config: str | None) -> None:
         )
 
 
+def no_space_left(err: BaseException) -> bool:
+    """ENOSPC, as an OSError or wrapped by a library (safetensors: "No space left on device
+    (os error 28)"), anywhere in the exception's chain."""
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if getattr(current, "errno", None) == errno.ENOSPC:
+            return True
+        text = str(current)
+        if "No space left on device" in text or "StorageFull" in text:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _size_mb(path: Path) -> float:
+    if not path.is_dir():
+        return 0.0
+    return sum(p.stat().st_size for p in path.rglob("*.safetensors") if p.is_file()) / 2**20
+
+
+def disk_full_message(args: argparse.Namespace, err: BaseException) -> str:
+    """What ran out, about how much a finetune run needs, and what was kept: the half-written
+    outputs in OUTPUT/.staging are removed, checkpoints stay for --resume."""
+    import shutil
+
+    config = getattr(args, "resolved_config", None)
+    output = Path(config.output if config is not None else getattr(args, "output", None) or ".")
+    shutil.rmtree(output / ".staging", ignore_errors=True)  # half-written outputs
+    where = output
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    free = shutil.disk_usage(where).free / 2**20 if where.exists() else None
+    text = f"no space left on the device of {output}"
+    weights = _size_mb(Path(config.base_model)) if config is not None else 0.0
+    if weights:  # each checkpoint: weights + optimizer state (2x) + a little
+        limit = config.save_total_limit
+        need = weights * (1 + 3 * limit)
+        text += (
+            f" (a finetune run of this model needs about {need:.0f} MB: the model and "
+            f"{limit} checkpoints of about {3 * weights:.0f} MB"
+        )
+        text += f"; {free:.0f} MB free)" if free is not None else ")"
+    elif free is not None:
+        text += f" ({free:.0f} MB free)"
+    checkpoints = output / "checkpoints"
+    if any(checkpoints.glob("**/checkpoint-*")):
+        text += (
+            f". The checkpoints written so far stay in {checkpoints} for --resume (one cut short "
+            "is removed when resuming)"
+        )
+    return text + ". Free some space or give an --output on another disk"
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM, handled as Ctrl-C is: the lock is released, "interrupted" is printed."""
 
@@ -354,6 +410,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if err.errno != errno.ENAMETOOLONG:
             raise
         print(f"embedtune: error: {_too_long(err.filename)}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except Exception as err:
+        if not no_space_left(err):
+            raise
+        print(f"embedtune: error: {disk_full_message(args, err)}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt as err:
         terminated = isinstance(err, Terminated)
