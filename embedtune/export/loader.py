@@ -151,7 +151,7 @@ class ExportedEncoder:
         if show_progress_bar:
             from tqdm.auto import tqdm
 
-            chunks = tqdm(chunks, desc="Batches")
+            chunks = tqdm(chunks, desc=f"Encoding {len(texts):,} texts ({self.target.name})")
         for start in chunks:
             idx = order[start : start + batch_size]
             vectors = self._batch([texts[i] for i in idx])

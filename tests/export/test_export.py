@@ -290,3 +290,11 @@ def test_evaluate_an_exported_folder_scores_like_its_torch_model(
     for dim in ("384", "64"):
         torch_ndcg = scores["torch"]["model"][dim]["ndcg@10"]
         assert scores["onnx"]["model"][dim]["ndcg@10"] == pytest.approx(torch_ndcg, abs=2e-3)
+
+
+def test_exported_encoder_labels_its_progress_bar(exports, capsys):
+    encoder = load_exported(exports["onnx-int8"], max_seq_length=32)
+    encoder.encode(TEXTS, show_progress_bar=True)
+    assert f"Encoding {len(TEXTS)} texts (onnx-int8)" in capsys.readouterr().err
+    encoder.encode(TEXTS, show_progress_bar=False)
+    assert capsys.readouterr().err == ""
