@@ -30,6 +30,97 @@ EXIT_OK, EXIT_USER_ERROR, EXIT_BASE_KEPT, EXIT_INTERRUPTED = 0, 2, 3, 130
 EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 
+BUILT_IN_DATA = "built-in demonstration data (Python documentation, offline queries)"
+# save_to_disk / generate markers: a folder holding one of these is a dataset, not documents.
+_DATASET_MARKERS = ("dataset_info.json", "state.json", "dataset_dict.json")
+_TABLE_SUFFIXES = (".json", ".jsonl", ".csv", ".parquet", ".tsv")
+
+
+def check_sources(args: argparse.Namespace) -> None:
+    """The refusals that need no model or data library, before any heavy import: a missing
+    --data/--guard-data file, a folder of documents given as data, a Hub model while
+    HF_HUB_OFFLINE is set."""
+    for flag in ("data", "guard_data"):
+        value = getattr(args, flag, None)
+        if value:
+            check_local_source(str(value), "--" + flag.replace("_", "-"))
+    for flag in ("base_model", "model"):
+        value = getattr(args, flag, None)
+        if value:
+            check_hub_model(str(value), "--" + flag.replace("_", "-"))
+
+
+def check_local_source(source: str, flag: str) -> None:
+    from embedtune.errors import DataError
+
+    if source.startswith("argilla:"):
+        return
+    path = Path(source).expanduser()
+    if path.is_dir():
+        if _is_document_folder(path):
+            raise DataError(
+                f"{flag} is a folder of documents, not retrieval data (no corpus.jsonl and "
+                "queries.jsonl, no saved dataset)",
+                path=source,
+                hint=f"make (query, document) examples from it first: `embedtune generate --docs "
+                f"{source} --output outputs/generated`, then `{flag} outputs/generated`",
+            )
+        return
+    if path.exists():
+        return
+    hub_id = source.partition(":")[0]
+    looks_local = (
+        source.startswith(("/", ".", "~", "\\"))
+        or hub_id.count("/") > 1
+        or Path(hub_id).suffix.lower() in _TABLE_SUFFIXES
+    )
+    if looks_local:  # the same words as the data loader's, seconds sooner
+        raise DataError("file not found", path=source)
+
+
+def _is_document_folder(path: Path) -> bool:
+    from embedtune.synthetic.documents import SUPPORTED_SUFFIXES
+
+    if (path / "corpus.jsonl").exists() or any((path / m).exists() for m in _DATASET_MARKERS):
+        return False
+    try:
+        files = [p for _, p in zip(range(500), path.rglob("*"), strict=False) if p.is_file()]
+    except OSError:
+        return False
+    if any(p.suffix.lower() in (*_TABLE_SUFFIXES, ".arrow") for p in files):
+        return False
+    return any(p.suffix.lower() in SUPPORTED_SUFFIXES or p.suffix.lower() == ".pdf" for p in files)
+
+
+def check_hub_model(model: str, flag: str) -> None:
+    """owner/name that is no local folder, with HF_HUB_OFFLINE set and nothing cached: say that
+    the setting blocks the Hub (instead of "cannot tell the embedding dimension")."""
+    from embedtune.errors import ConfigError
+
+    if Path(model).expanduser().exists() or model.count("/") != 1 or model.startswith((".", "/")):
+        return
+    from huggingface_hub import constants, try_to_load_from_cache
+
+    if not constants.HF_HUB_OFFLINE:
+        return
+    for name in ("modules.json", "config.json"):
+        if isinstance(try_to_load_from_cache(model, name), str):
+            return  # downloaded before: loads from the cache
+    raise ConfigError(
+        f"{flag} {model}: not a local folder, and HF_HUB_OFFLINE=1 blocks the Hub (it is not in "
+        "the Hugging Face cache either); run once without HF_HUB_OFFLINE to download it, or pass "
+        "a local model folder"
+    )
+
+
+def announce_data(config: FinetuneConfig) -> None:
+    if config.data is None:
+        logger.warning(
+            "No --data given: using the %s. Pass --data to train and evaluate on your own.",
+            BUILT_IN_DATA,
+        )
+
+
 def finetune_config(args: argparse.Namespace) -> FinetuneConfig:
     return load_config(args.config, **settings_from(args))
 
@@ -146,6 +237,7 @@ def _finetune(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
 
     remote = remote_settings_from_args(args)
     config = finetune_config(args)
+    announce_data(config)
     args.resolved_config = config  # for the disk-full message (main)
     if args.dry_run:
         return dry_run(config, "finetune"), EXIT_OK
@@ -187,6 +279,7 @@ def _finetune(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
 
 def _evaluate(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
     config = evaluate_config(args)
+    announce_data(config)
     if args.dry_run:
         return dry_run(config, "evaluate"), EXIT_OK
     from embedtune.export.evaluate_folder import is_exported_folder, run_evaluate_exported
@@ -376,6 +469,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         check_path_lengths(args)  # ENAMETOOLONG: named, never a traceback
         check_config_file(getattr(args, "config", None))
+        check_sources(args)  # before configure_logging, which imports the model libraries
     except EmbedtuneError as err:
         print(f"embedtune: error: {err}", file=sys.stderr)
         return EXIT_USER_ERROR
