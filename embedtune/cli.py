@@ -237,17 +237,18 @@ def _finetune(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
 
     remote = remote_settings_from_args(args)
     config = finetune_config(args)
-    announce_data(config)
     args.resolved_config = config  # for the disk-full message (main)
-    if args.dry_run:
-        return dry_run(config, "finetune"), EXIT_OK
+    announce_data(config)
     from embedtune.output_folder import check_output_folder
 
+    # refused under --dry-run too: the dry run checks what the run checks before loading weights
     check_output_folder(config.output, "finetune", overwrite=args.overwrite)
     if config.resume:  # a tampered checkpoint: refused by name, never a traceback
         from embedtune.checkpoint_files import check_checkpoint_files
 
         check_checkpoint_files(Path(config.output) / "checkpoints")
+    if args.dry_run:
+        return dry_run(config, "finetune"), EXIT_OK
     from embedtune import distributed
 
     if args.pipeline and distributed.is_distributed():
@@ -280,12 +281,13 @@ def _finetune(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
 def _evaluate(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
     config = evaluate_config(args)
     announce_data(config)
+    from embedtune.output_folder import check_output_folder
+
+    check_output_folder(config.output, "evaluate", overwrite=args.overwrite)  # dry run too
     if args.dry_run:
         return dry_run(config, "evaluate"), EXIT_OK
     from embedtune.export.evaluate_folder import is_exported_folder, run_evaluate_exported
-    from embedtune.output_folder import check_output_folder
 
-    check_output_folder(config.output, "evaluate", overwrite=args.overwrite)
     if is_exported_folder(args.model):
         return summary(run_evaluate_exported(args.model, config), config.output), EXIT_OK
     from embedtune.workflow import run_evaluate

@@ -276,3 +276,17 @@ def test_a_key_given_twice_in_the_config_is_refused(tmp_path, capsys, data):
     nested.write_text("extra:\n  max_grad_norm: 1\n  max_grad_norm: 2\n")
     err = error_of(capsys, ["finetune", "--config", str(nested), "--dry-run"])
     assert "'max_grad_norm' is given twice (lines 2 and 3)" in err
+
+
+# --- 12: the dry run refuses what the run refuses -------------------------------------------
+
+
+def test_dry_run_refuses_an_output_folder_the_run_would_refuse(tmp_path, capsys, data):
+    folder = users_folder(tmp_path / "F")
+    err = error_of(capsys, ["finetune", "--data", str(data), "--output", str(folder), "--dry-run"])
+    assert "model/notes.txt" in err
+    other = tmp_path / "G"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    err = error_of(capsys, ["finetune", "--data", str(data), "--output", str(other), "--dry-run"])
+    assert "holds no embedtune run" in err
