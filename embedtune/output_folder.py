@@ -73,9 +73,10 @@ def check_output_path(output: str | Path | None, flag: str = "--output") -> None
 def _written_names(output: Path) -> list[str]:
     """The top-level names a run may write or replace in `output`."""
     names = [name for name in (*RUN_FILES, DEPLOYMENT_NAME) if os.path.lexists(output / name)]
-    names += sorted(
-        p.name for p in output.glob(f"{MODEL_DIR}-*") if p.is_dir() and not p.is_symlink()
-    )
+    from embedtune.config import EXPORTS
+
+    exports = (f"{MODEL_DIR}-{name}" for name in EXPORTS)  # --export folders (model-onnx, ...)
+    names += [name for name in exports if os.path.lexists(output / name)]
     return names
 
 

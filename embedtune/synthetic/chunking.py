@@ -76,6 +76,8 @@ def chunk_documents(
         tokenizer = AutoTokenizer.from_pretrained(tokenizer)
     spans = _WordSpans() if tokenizer is None else _TokenizerSpans(tokenizer)
 
+    docs = list(docs)
+    _announce(docs)
     chunks: list[Chunk] = []
     dropped_docs = 0
     for doc in docs:
@@ -86,6 +88,25 @@ def chunk_documents(
         logger.info("Dropped %d document(s) shorter than %d tokens", dropped_docs, min_tokens)
     logger.info("Cut %d chunk(s)", len(chunks))
     return chunks
+
+
+LARGE_DOCUMENT_MB = 10  # a document this large takes minutes to tokenize on a CPU
+
+
+def _announce(docs: list[Document]) -> None:
+    """Say how much text is being cut, and name the documents large enough to take minutes
+    (a 50 MB document is counted token by token in one piece, with no other sign of life)."""
+    sizes = [(len(doc.text.encode("utf-8", "replace")) / 2**20, doc.source) for doc in docs]
+    total = sum(size for size, _ in sizes)
+    logger.info("Cutting %d document(s), %.1f MB of text, into chunks", len(docs), total)
+    large = sorted(((s, name) for s, name in sizes if s >= LARGE_DOCUMENT_MB), reverse=True)
+    if large:
+        named = ", ".join(f"{name} ({size:.0f} MB)" for size, name in large[:5])
+        logger.warning(
+            "Large document(s): %s; counting their tokens takes minutes (about 3 s per MB on a "
+            "CPU). Split them or pass fewer --docs for a quicker run",
+            named,
+        )
 
 
 def _check_sizes(max_tokens: int, overlap_tokens: int, min_tokens: int) -> None:
