@@ -93,6 +93,12 @@ def _files_under(output: Path, name: str) -> list[str]:
     return found
 
 
+def _is_export_folder(folder: Path) -> bool:
+    from embedtune.export.formats import EXPORT_RECORD
+
+    return (folder / EXPORT_RECORD).is_file()
+
+
 def read_run_marker(output: str | Path) -> dict | None:
     """OUTPUT/.embedtune-run.json, or None when there is none (or it is not embedtune's)."""
     try:
@@ -151,6 +157,8 @@ def user_files(output: str | Path) -> list[str]:
     for name in _written_names(output):
         if name == CHECKPOINTS_DIR and marker and (output / name / RUN_RECORD).is_file():
             continue  # training writes checkpoints as it goes: the folder is the run's
+        if name.startswith(f"{MODEL_DIR}-") and _is_export_folder(output / name):
+            continue  # `embedtune export` wrote it beside the model (its export record)
         found += [f for f in _files_under(output, name) if f not in owned]
     return sorted(found)
 

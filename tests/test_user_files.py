@@ -290,3 +290,22 @@ def test_dry_run_refuses_an_output_folder_the_run_would_refuse(tmp_path, capsys,
     (other / "notes.txt").write_text("mine")
     err = error_of(capsys, ["finetune", "--data", str(data), "--output", str(other), "--dry-run"])
     assert "holds no embedtune run" in err
+
+
+def test_an_export_beside_the_model_counts_as_embedtunes(tmp_path):
+    """`embedtune export --model OUT/model` writes OUT/model-onnx (with its export record)
+    outside a run's swap: a later run may still reuse OUT; a model-onnx/ of the user's may not."""
+    from embedtune.errors import ConfigError
+    from embedtune.export.formats import EXPORT_RECORD
+
+    run = tmp_path / "run"
+    (run / "model").mkdir(parents=True)
+    (run / "model" / "model.safetensors").write_bytes(b"weights")
+    record = {"written_by": "embedtune", "kind": "finetune", "files": ["model/model.safetensors"]}
+    (run / RUN_MARKER).write_text(json.dumps(record))
+    (run / "model-onnx").mkdir()
+    (run / "model-onnx" / "model.onnx").write_bytes(b"onnx")
+    with pytest.raises(ConfigError, match="model-onnx/model.onnx"):
+        check_output_folder(run, "finetune")
+    (run / "model-onnx" / EXPORT_RECORD).write_text("{}")
+    check_output_folder(run, "finetune")
