@@ -18,6 +18,7 @@ TINY = ["--max-seq-length", "32", "--seed", "7", "--max-train-pairs", "32", "--e
 TINY += ["--learning-rate", "1e-4", "--batch-size", "4", "--dims", "384,64", "--eval-every", "1"]
 TINY += ["--no-baselines", "--num-negatives", "1", "--max-validation-queries", "4"]
 OUTPUTS = {
+    ".embedtune-run.json",  # what the run wrote (embedtune.output_folder)
     "checkpoints",
     "model",
     "results.json",
