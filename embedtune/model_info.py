@@ -18,7 +18,9 @@ from embedtune.errors import ConfigError
 @dataclass(frozen=True)
 class ModelInfo:
     dimension: int  # the sentence embedding's dimension
-    max_seq_length: int | None  # the model's own default, from sentence_bert_config.json
+    # The model's own default: sentence_bert_config.json's max_seq_length (Sentence
+    # Transformers < 6), else tokenizer_config.json's model_max_length (where 6.x saves it)
+    max_seq_length: int | None
     position_limit: int | None  # the transformer's max_position_embeddings (minus padding)
 
 
@@ -52,6 +54,7 @@ def read_model_info(model: str) -> ModelInfo:
         modules = read("modules.json")
         transformer_config = read("config.json") or {}
         st_config = read("sentence_bert_config.json") or {}
+        tokenizer_config = read("tokenizer_config.json") or {}
         dimension = None
         if modules:
             for module in modules:
@@ -66,6 +69,7 @@ def read_model_info(model: str) -> ModelInfo:
                 elif kind.endswith("Transformer") and folder:
                     transformer_config = read(f"{prefix}config.json") or transformer_config
                     st_config = read(f"{prefix}sentence_bert_config.json") or st_config
+                    tokenizer_config = read(f"{prefix}tokenizer_config.json") or tokenizer_config
     except (OSError, ValueError) as err:
         raise ConfigError(f"{model}: cannot read the model's configuration files: {err}") from err
     if dimension is None:
@@ -78,4 +82,13 @@ def read_model_info(model: str) -> ModelInfo:
     limit = transformer_config.get("max_position_embeddings")
     if limit and transformer_config.get("model_type") in ("roberta", "xlm-roberta", "camembert"):
         limit -= 2  # RoBERTa-style position ids start after the padding index
-    return ModelInfo(int(dimension), st_config.get("max_seq_length"), limit)
+    return ModelInfo(int(dimension), _saved_length(st_config, tokenizer_config), limit)
+
+
+def _saved_length(st_config: dict, tokenizer_config: dict) -> int | None:
+    """The length the model was saved with, read the way Sentence Transformers reads it."""
+    if st_config.get("max_seq_length"):
+        return int(st_config["max_seq_length"])
+    length = tokenizer_config.get("model_max_length")
+    # tokenizers without a limit store a huge sentinel (int(1e30)): not a length
+    return int(length) if isinstance(length, int | float) and 0 < length < 1_000_000 else None

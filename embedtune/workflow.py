@@ -18,7 +18,6 @@ import copy
 import dataclasses
 import logging
 import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ from transformers import set_seed
 from embedtune import distributed
 from embedtune.config import AUTO, FinetuneConfig, model_display_name
 from embedtune.data.protocol import BY_DOCUMENT
-from embedtune.data.retrieval_data import NEGATIVE, RetrievalData
+from embedtune.data.retrieval_data import DOCUMENT, NEGATIVE, RetrievalData
 from embedtune.data.sources import DataOptions, load_retrieval_data
 from embedtune.data.truncation import count_truncated
 from embedtune.evaluation.bootstrap import (
@@ -37,12 +36,14 @@ from embedtune.evaluation.bootstrap import (
     describe_comparison,
     per_query_table,
 )
+from embedtune.evaluation.embedding_cache import DocumentEmbeddings, candidate_ranker
 from embedtune.evaluation.retrieval import (
     EncodedTask,
     RetrievalEvaluation,
     encode_task,
     evaluate_retrieval,
 )
+from embedtune.evaluation.trainer_evaluator import describe_selection_metric, selection_score
 from embedtune.evaluation.verdict import verdict_block
 from embedtune.guard.outputs import guard_and_merge_blocks
 from embedtune.guard.task import Guard, evaluate_guard, load_guard
@@ -60,8 +61,9 @@ from embedtune.reporting.results_schema import DEPLOYMENT_FILE, MODEL_DIR
 from embedtune.run_outputs import StagedOutputs, check_base_model_outside_output, output_lock
 from embedtune.search import require_index_package
 from embedtune.search.report import results_search_block
+from embedtune.timings import Timings
 from embedtune.training.checkpoint_cleanup import remove_finished_checkpoints
-from embedtune.training.finetune import TrainingSummary, finetune
+from embedtune.training.finetune import TrainingSummary
 from embedtune.training.hard_negatives import add_hard_negatives
 from embedtune.training.lora import (
     add_lora,
@@ -80,6 +82,7 @@ from embedtune.training.selection import (
     selection_block,
     validation_curve,
 )
+from embedtune.training.sweep import sweep_learning_rates
 
 logger = logging.getLogger(__name__)
 
@@ -144,10 +147,14 @@ def evaluate(
 
 
 def evaluate_test(
-    model: SentenceTransformer, data: RetrievalData, config: FinetuneConfig
+    model: SentenceTransformer,
+    data: RetrievalData,
+    config: FinetuneConfig,
+    *,
+    keep_encoding: bool = False,
 ) -> tuple[RetrievalEvaluation, EncodedTask | None]:
     """The test evaluation, and its encoding when the baselines or the deployment matrix will
-    reuse it (else None: nothing held in memory)."""
+    reuse it, or `keep_encoding` (else None: nothing held in memory)."""
     encoded = encode_task(
         model,
         data,
@@ -157,7 +164,8 @@ def evaluate_test(
         show_progress_bar=True,
     )
     evaluation = evaluate(model, data, config, encoded=encoded)
-    return evaluation, (encoded if config.baselines or config.deployment else None)
+    keep = keep_encoding or config.baselines or config.deployment
+    return evaluation, (encoded if keep else None)
 
 
 def add_baselines_and_deployment(
@@ -185,7 +193,7 @@ def add_baselines_and_deployment(
             evaluations[dense_label],
             encoded,
             dense_label=dense_label,
-            verdict_dim=config.best_dim,
+            verdict_dim=config.verdict_dim,
             ignore_identical_ids=config.ignore_identical_ids,
         )
         evaluations.update(extra)
@@ -204,9 +212,14 @@ def add_baselines_and_deployment(
 
 
 def mine_negatives(
-    model: SentenceTransformer, data: RetrievalData, config: FinetuneConfig
+    model: SentenceTransformer,
+    data: RetrievalData,
+    config: FinetuneConfig,
+    *,
+    embeddings: DocumentEmbeddings | None = None,
 ) -> tuple[RetrievalData, dict | None]:
-    """Hard negatives from the base model; the candidate pool follows the protocol."""
+    """Hard negatives from the base model; the candidate pool follows the protocol.
+    `embeddings`: the base model's document embeddings, reused for the pool."""
     if not config.hard_negatives:
         return data, None
     if NEGATIVE in data.train.column_names:
@@ -232,18 +245,23 @@ def mine_negatives(
         batch_size=config.eval_batch_size,
         seed=config.seed,
         index=config.index,
+        embeddings=embeddings,
     )
     return dataclasses.replace(data, train=train), report.as_dict()
 
 
 def mine_on_main(
-    model: SentenceTransformer, data: RetrievalData, config: FinetuneConfig
+    model: SentenceTransformer,
+    data: RetrievalData,
+    config: FinetuneConfig,
+    *,
+    embeddings: DocumentEmbeddings | None = None,
 ) -> tuple[RetrievalData, dict | None]:
     """mine_negatives once, on rank 0 with the encodings sharded across the ranks; every rank
     gets the mined pairs (measured faster than mining on rank 0 alone: docs/distributed.md)."""
 
     def work() -> tuple[Any, dict | None]:
-        mined, report = mine_negatives(model, data, config)
+        mined, report = mine_negatives(model, data, config, embeddings=embeddings)
         return (None if mined is data else distributed.portable(mined.train)), report
 
     train, report = distributed.on_main(model, work)
@@ -281,6 +299,8 @@ def train(
     *,
     carved: ValidationSplit | None = None,
     guard: Guard | None = None,
+    embeddings: DocumentEmbeddings | None = None,
+    timings: Timings | None = None,
 ) -> TrainOutcome:
     """Finetune `model` (the base, trained in place) and keep the best candidate.
 
@@ -288,9 +308,12 @@ def train(
     the one to beat. When no checkpoint beats it, the base weights are restored and the outcome
     says so. Checkpoints go to OUTPUT/checkpoints. `carved`: a validation split made beforehand
     (the learning curve carves once and trains on fractions of its training side).
-    `merge_base` then merges the kept finetuned weights with the base's (`guard`, scored on the
-    base beforehand, constrains `auto`; embedtune.merging).
+    `embeddings`: the base model's document embeddings (from the test encoding), reused by the
+    validation corpus and mining instead of encoding the corpus again. `merge_base` then merges
+    the kept finetuned weights with the base's (`guard`, scored on the base beforehand,
+    constrains `auto`; embedtune.merging).
     """
+    timings = timings if timings is not None else Timings()
     _set_prompts_and_card(model, config)
     checkpoints = Path(output) / CHECKPOINTS_DIR
     fingerprint = data_fingerprint(data)
@@ -298,59 +321,62 @@ def train(
         if config.resume:
             check_resume(checkpoints, config, fingerprint)
         write_run_record(checkpoints, config, fingerprint)
-    carved = carved or carve_validation(data, config)
+    embeddings = embeddings or DocumentEmbeddings(
+        model, prompt=config.document_prompt, batch_size=config.eval_batch_size
+    )
+    with timings.phase("validation_split"):
+        carved = carved or carve_validation(
+            data, config, ranker=candidate_ranker(model, embeddings, config)
+        )
     base_score = None
     if carved.validation is not None:
         validation = carved.validation
-        base_validation = distributed.on_main(
-            model, lambda: evaluate(model, validation, config, show_progress_bar=False)
+        with timings.phase("base_validation"):
+            base_validation = distributed.on_main(
+                model, lambda: evaluate(model, validation, config, show_progress_bar=False)
+            )
+        base_score = selection_score(base_validation, config.best_dim)
+        logger.info(
+            "Base model on validation: %s %.4f",
+            describe_selection_metric(config.best_dim, config.dims),
+            base_score,
         )
-        base_score = base_validation.by_dim[config.best_dim].metrics["ndcg@10"]
-        logger.info("Base model on validation: nDCG@10@%d %.4f", config.best_dim, base_score)
-    train_data, mining = mine_on_main(model, carved.train, config)
+    with timings.phase("mining"):
+        train_data, mining = mine_on_main(model, carved.train, config, embeddings=embeddings)
     base_weights = {k: v.detach().clone().cpu() for k, v in model.state_dict().items()}
     guide = copy.deepcopy(model) if config.loss == "gist" else None
     adapter = add_lora(model, config)  # LoRA: only an adapter trains (None: every weight)
     start = base_weights if adapter is None else trained_weights(model)  # the adapter at init
     rates = auto_learning_rates(config) if config.learning_rate == AUTO else (config.learning_rate,)
-    sweep: list[dict[str, Any]] = []
-    best: tuple[float, TrainingSummary, float | None, dict] | None = None
-    for rate in rates:
-        restore_weights(model, start)  # every candidate starts from the base
-        summary = finetune(
+    with timings.phase("training"):
+        swept = sweep_learning_rates(
             model,
             train_data.train,
             carved.validation,
-            dataclasses.replace(config, learning_rate=rate),
-            checkpoints if len(rates) == 1 else checkpoints / f"lr-{rate:g}",
+            config,
+            checkpoints,
+            rates,
+            start=start,
             base_score=base_score,
             guide=guide,
         )
-        beat_base = carved.validation is None or summary.best_checkpoint is not None
-        score = summary.best_metric if beat_base else None
-        sweep.append(
-            {"learning_rate": rate, "best_score": score, "train_seconds": summary.train_seconds}
-        )
-        if best is None or (score is not None and (best[2] is None or score > best[2])):
-            best = (rate, summary, score, trained_weights(model))
-    rate, summary, score, weights = best
+    summary = swept.summary
     summary.hard_negative_mining = mining
     summary.model_selection = carved.info
-    summary.learning_rate = rate
+    summary.learning_rate = swept.rate
     summary.adapter = adapter
     if len(rates) > 1:
-        summary.learning_rate_sweep = sweep
-        logger.info("learning_rate auto: %s -> %g", sweep, rate)
+        summary.learning_rate_sweep = swept.candidates
     improved = carved.validation is None or summary.best_checkpoint is not None
-    distributed.check_same((rate, improved), "the learning rate and the model kept")
+    distributed.check_same((swept.rate, improved), "the learning rate and the model kept")
     if improved:
-        restore_weights(model, weights)
+        restore_weights(model, swept.weights)
     else:
         restore_weights(model, start)  # under LoRA the untrained adapter: the base's output
         logger.warning(
-            "No checkpoint beat the base model on the validation queries (nDCG@10@%d %.4f): "
+            "No checkpoint beat the base model on the validation queries (%s %.4f): "
             "the saved model is the BASE model, unchanged",
-            config.best_dim,
+            describe_selection_metric(config.best_dim, config.dims),
             base_score,
         )
     finish_lora(model, adapter, checkpoints)  # save the adapter, merge it: a plain model
@@ -371,9 +397,15 @@ def train(
         best_checkpoint=summary.best_checkpoint,
         stopped_early=summary.stopped_early,
     )
-    merge = merge_after_training(
-        model, base_weights, config, improved=improved, validation=carved.validation, guard=guard
-    )
+    with timings.phase("merge"):
+        merge = merge_after_training(
+            model,
+            base_weights,
+            config,
+            improved=improved,
+            validation=carved.validation,
+            guard=guard,
+        )
     return TrainOutcome(model, selected, summary, selection, merge)
 
 
@@ -542,37 +574,100 @@ def run_finetune(config: FinetuneConfig) -> dict[str, Any]:
         return _run_finetune(config)
 
 
+def resolve_sequence_length(
+    config: FinetuneConfig, data: RetrievalData, tokenizer: Any = None
+) -> tuple[FinetuneConfig, dict[str, Any]]:
+    """The config with max_seq_length resolved (from the data unless set) and the evidence
+    for results.json `sequence_length` (embedtune.data.sequence_length). `tokenizer`: the
+    base model's (loaded from the base model when None)."""
+    from embedtune.data.sequence_length import choose_length
+    from embedtune.model_info import read_model_info
+
+    if tokenizer is None:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(
+            config.base_model, trust_remote_code=config.trust_remote_code
+        )
+    info = read_model_info(config.base_model)
+    documents = [*data.corpus.values(), *data.train[DOCUMENT]]
+    block = choose_length(
+        tokenizer,
+        documents,
+        model_limit=info.max_seq_length or info.position_limit or 512,
+        setting=config.max_seq_length,
+        prompt=config.document_prompt,
+        batch_size=config.batch_size,
+        seed=config.seed,
+    )
+    if config.max_seq_length is None:
+        logger.info(
+            "max_seq_length %d from the data (%s; %.0f%% of documents longer)",
+            block["max_seq_length"],
+            block["rule"],
+            100 * block["truncated_documents_fraction"],
+        )
+    return dataclasses.replace(config, max_seq_length=block["max_seq_length"]), block
+
+
 def _run_finetune(config: FinetuneConfig) -> dict[str, Any]:
     output = Path(config.output)
-    started = time.perf_counter()
-    data = load_data(config)
-    guard = load_guard(config)  # an unusable --guard-data is refused here, before training
+    timings = Timings()
+    with timings.phase("load_data"):
+        data = load_data(config)
+        guard = load_guard(config)  # an unusable --guard-data is refused here, before training
     if config.export:  # so is an --export whose package is missing
         from embedtune.export.for_run import check_export_setting
 
         check_export_setting(config)
-    model = load_base_model(config)
+    with timings.phase("load_model"):
+        model = load_base_model(config)
+        config, sequence_length = resolve_sequence_length(config, data, model.tokenizer)
+        model.max_seq_length = config.max_seq_length
     if distributed.is_main_process():
         count_truncation(model, data, config)
     logger.info("Evaluating the base model on the test queries at dims %s", config.dims)
-    with distributed.shared_encoding(model) as runs_here:  # rank 0 scores, all ranks encode
-        before, encoded = evaluate_test(model, data, config) if runs_here else (None, None)
+    with timings.phase("base_evaluation"), distributed.shared_encoding(model) as runs_here:
+        # rank 0 scores, all ranks encode; the encoding is kept for mining and validation
+        before, encoded = (
+            evaluate_test(model, data, config, keep_encoding=True) if runs_here else (None, None)
+        )
     encoded = encoded.cpu() if encoded is not None else None  # kept while the model trains
+    embeddings = None
+    if encoded is not None:  # the base's document embeddings: one encoding serves them all
+        embeddings = DocumentEmbeddings.from_encoded(
+            model,
+            encoded,
+            data,
+            prompt=config.document_prompt,
+            batch_size=config.eval_batch_size,
+        )
+    if not (config.baselines or config.deployment):
+        encoded = None
     if guard is not None:
         logger.info("Evaluating the base model on the guard %s", guard.source)
-        guard.base = distributed.on_main(model, lambda: evaluate_guard(model, guard, config))
-    outcome = train(config, model, data, output, guard=guard)
+        with timings.phase("guard_evaluation"):
+            guard.base = distributed.on_main(model, lambda: evaluate_guard(model, guard, config))
+    outcome = train(
+        config, model, data, output, guard=guard, embeddings=embeddings, timings=timings
+    )
+    encoding_reuse = _encoding_reuse(embeddings)
+    del embeddings
     if outcome.selected == "base":
         after = before  # the same weights: no second evaluation (nor encoding)
     else:
         logger.info("Evaluating the finetuned model on the test queries")
-        with distributed.shared_encoding(outcome.model) as runs_here:
+        with (
+            timings.phase("final_evaluation"),
+            distributed.shared_encoding(outcome.model) as runs_here,
+        ):
             if runs_here:
                 after, encoded = evaluate_test(outcome.model, data, config)
     if not distributed.is_main_process():
         return {}  # rank 0 writes the outputs
     staged = StagedOutputs(output)
-    published = publish_model(outcome.model, config, staged.staging)
+    with timings.phase("writing"):
+        published = publish_model(outcome.model, config, staged.staging)
     results = finetune_results(
         config,
         before=before,
@@ -585,36 +680,51 @@ def _run_finetune(config: FinetuneConfig) -> dict[str, Any]:
             **guard_and_merge_blocks(
                 outcome.model, config, selected=outcome.selected, guard=guard, merge=outcome.merge
             ),
-            "total_seconds": round(time.perf_counter() - started, 1),
+            "sequence_length": sequence_length,
+            **({"encoding_reuse": encoding_reuse} if encoding_reuse else {}),
         },
     )
     evaluations = {"base": before, "finetuned": after}
-    add_baselines_and_deployment(
-        results,
-        evaluations,
-        data,
-        config,
-        encoded=encoded,
-        dense_label=outcome.selected,  # the base kept: the baselines face the base
-        model_name=config.base_model_name
-        + (" finetuned" if outcome.selected == "finetuned" else ""),
-        folder=staged.staging,
-    )
+    with timings.phase("baselines"):
+        add_baselines_and_deployment(
+            results,
+            evaluations,
+            data,
+            config,
+            encoded=encoded,
+            dense_label=outcome.selected,  # the base kept: the baselines face the base
+            model_name=config.base_model_name
+            + (" finetuned" if outcome.selected == "finetuned" else ""),
+            folder=staged.staging,
+        )
     if config.export:  # OUTPUT/model-<format>, scored and timed against the torch model
         from embedtune.export.for_run import export_for_run
 
-        results["export"] = export_for_run(
-            config, staged.staging, data, after, outcome.model, model_label=outcome.selected
-        )
-    write_outputs(staged.staging, results, evaluations, data)
-    push_if_asked(config, staged.staging, results)
-    replaced = staged.commit()
-    drop_stale_deployment(output, results)
-    remove_finished_checkpoints(config)  # the run finished: nothing left to resume
+        with timings.phase("export"):
+            results["export"] = export_for_run(
+                config, staged.staging, data, after, outcome.model, model_label=outcome.selected
+            )
+    with timings.phase("writing"):
+        results["timings"] = timings.as_dict()  # "writing" so far; the files follow
+        results["total_seconds"] = results["timings"]["total"]
+        write_outputs(staged.staging, results, evaluations, data)
+        push_if_asked(config, staged.staging, results)
+        replaced = staged.commit()
+        drop_stale_deployment(output, results)
+        remove_finished_checkpoints(config)  # the run finished: nothing left to resume
     if replaced:
         logger.info("Replaced the earlier run's %s", ", ".join(replaced))
     logger.info("Wrote %s/{model,results.json,evaluation.png,report.html,per_query.json}", output)
+    logger.info("Time by phase: %s", timings.as_dict())
     return results
+
+
+def _encoding_reuse(embeddings: DocumentEmbeddings | None) -> dict[str, int] | None:
+    """results.json `encoding_reuse`: documents served from the base test encoding (mining,
+    validation corpus) and documents that still had to be encoded."""
+    if embeddings is None:
+        return None
+    return {"reused_documents": embeddings.reused, "encoded_documents": embeddings.encoded}
 
 
 def config_for_model(config: FinetuneConfig, model_path: str) -> FinetuneConfig:

@@ -81,7 +81,7 @@ def test_no_flags_equals_the_yaml_equals_the_library_default(tmp_path, monkeypat
     with_yaml = finetune_config(parser.parse_args(["finetune", "--config", str(YAML_PATH)]))
     library = load_config()
     assert no_flags == with_yaml == library
-    assert library.max_seq_length == 256  # the model's own, not a YAML override
+    assert library.max_seq_length is None  # from the data at run time, not a YAML override
 
 
 @pytest.mark.parametrize("flag", FLAGS, ids=lambda f: f.name)

@@ -45,6 +45,7 @@ from embedtune.curve.stats import point_scores, step_gain, verdicts
 from embedtune.data.retrieval_data import RetrievalData
 from embedtune.errors import ConfigError
 from embedtune.evaluation.retrieval import RetrievalEvaluation
+from embedtune.evaluation.trainer_evaluator import describe_selection_metric
 from embedtune.io import write_json_atomic
 from embedtune.output_folder import existing_run
 from embedtune.reporting.provenance import provenance
@@ -215,7 +216,7 @@ def compute_curve(
             "chosen_on": info.get("chosen_on", ""),
             "validation_queries": info.get("validation_queries", 0),
             "validation_corpus": info.get("validation_corpus", 0),
-            "metric": f"{PRIMARY_METRIC}@{config.best_dim}",
+            "metric": describe_selection_metric(config.best_dim, config.dims),
             "base_score": base_validation_score,
         },
         "points": points,

@@ -114,6 +114,6 @@ def guard_block(guard: Guard, saved: RetrievalEvaluation, config: FinetuneConfig
         "finetuned": saved.metrics(),
         "comparison": change,
         "tolerance": GUARD_TOLERANCE,
-        "within_tolerance": guard_ok(change[str(config.best_dim)]),
-        "best_dim": config.best_dim,
+        "within_tolerance": guard_ok(change[str(config.verdict_dim)]),
+        "best_dim": config.verdict_dim,
     }

@@ -64,14 +64,14 @@ def choose_base_weight(
     grid: tuple[float, ...] = GRID,
 ) -> AutoChoice:
     """Score the grid (the model's weights are left at the last ratio scored: load the choice)."""
-    dim = str(config.best_dim)
+    dim = str(config.verdict_dim)
     points = {weight: _point(weight) for weight in grid}
     validations: dict[float, RetrievalEvaluation] = {}
     if validation is not None:
         for weight in grid:
             load_merged(model, base, finetuned, weight)
             evaluation = validations[weight] = evaluate_on(model, validation, config)
-            score = evaluation.by_dim[config.best_dim].metrics["ndcg@10"]
+            score = evaluation.by_dim[config.verdict_dim].metrics["ndcg@10"]
             points[weight]["validation"] = round(score, 6)
             logger.info("merge base weight %.1f: validation nDCG@10@%s %.4f", weight, dim, score)
         order = sorted(grid, key=lambda w: (-points[w]["validation"], -w))
@@ -122,14 +122,14 @@ def _score_guard(
 ) -> bool:
     """Score `weight` on the guard (once), record it in the curve; True if the guard is ok."""
     if weight not in choice.guard_evaluations:
-        dim = str(config.best_dim)
+        dim = str(config.verdict_dim)
         load_merged(model, base, finetuned, weight)
         evaluation = evaluate_on(model, guard.data, config)
         choice.guard_evaluations[weight] = evaluation
         entry = guard_change(guard.base, evaluation)[dim]
         delta, low, high, _ = read_comparison_entry(entry)
         points[weight].update(
-            guard=round(evaluation.by_dim[config.best_dim].metrics["ndcg@10"], 6),
+            guard=round(evaluation.by_dim[config.verdict_dim].metrics["ndcg@10"], 6),
             guard_change=round(delta, 6),
             guard_ci95=[round(low, 6), round(high, 6)],
             guard_ok=guard_ok(entry),

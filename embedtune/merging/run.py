@@ -75,7 +75,7 @@ def merge_after_training(
         "mode": "auto" if config.merge_base == AUTO else "fixed",
         "method": METHOD,
         "chosen_on": chosen_on,
-        "metric": f"ndcg@10@{config.best_dim}",
+        "metric": f"ndcg@10@{config.verdict_dim}",
         "tolerance": GUARD_TOLERANCE,
         "tensors_merged": count.merged,
         "tensors_kept": count.kept,

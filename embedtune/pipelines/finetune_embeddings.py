@@ -70,6 +70,11 @@ def run_pipeline(
     if remote is None:  # local steps: --index faiss-* needs faiss here (a remote image has its own)
         require_index_package(config.index)
         check_export_setting(config)  # --export: its packages, before any training
+    if config.max_seq_length is None and remote is None:
+        # every step rebuilds the config: the length the data needs is resolved once, here
+        from embedtune.workflow import load_data, resolve_sequence_length
+
+        config, _ = resolve_sequence_length(config, load_data(config))
     with output_lock(config.output):  # the local orchestrator runs the steps in this process
         run = pipeline_(config=config.public_dict())
         if not runs_in_this_process():  # the steps wrote OUTPUT on a container's disk

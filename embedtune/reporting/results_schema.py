@@ -349,6 +349,9 @@ class _CommonResults(TypedDict, total=False):
     baselines: BaselinesBlock  # absent when turned off (--no-baselines)
     deployment: DeploymentSummary  # present only when asked (--deployment)
     search: SearchBlock  # how the corpus was searched (absent in files of older runs)
+    timings: dict[str, float]  # seconds per phase of the run and "total" (embedtune.timings)
+    sequence_length: dict[str, Any]  # the length used and why (embedtune.data.sequence_length)
+    encoding_reuse: dict[str, int]  # base-model documents reused from the test encoding
 
 
 class FinetuneResults(_CommonResults, total=False):

@@ -59,7 +59,7 @@ def evaluate_finetuned_model(
             RetrievalEvaluation.from_dict(evaluation),
             encoded,
             dense_label=label,
-            verdict_dim=settings.best_dim,
+            verdict_dim=settings.verdict_dim,
             ignore_identical_ids=settings.ignore_identical_ids,
         )
         baselines = {"block": block, "evaluations": {k: v.to_dict() for k, v in extra.items()}}

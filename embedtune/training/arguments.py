@@ -12,7 +12,7 @@ from sentence_transformers.sentence_transformer.training_args import (
 
 from embedtune import distributed
 from embedtune.config import FinetuneConfig
-from embedtune.evaluation.trainer_evaluator import metric_key
+from embedtune.evaluation.trainer_evaluator import selection_key
 from embedtune.logging_setup import is_quiet
 
 
@@ -43,7 +43,7 @@ def build_training_arguments(
             save_strategy="steps",
             save_steps=eval_steps,
             load_best_model_at_end=True,
-            metric_for_best_model=f"eval_{evaluator_name}_{metric_key(config.best_dim)}",
+            metric_for_best_model=f"eval_{evaluator_name}_{selection_key(config.best_dim)}",
             greater_is_better=True,
         )
     values = dict(

@@ -24,7 +24,7 @@ from embedtune.logging_setup import quiet_trainer
 from embedtune.training.arguments import build_training_arguments
 from embedtune.training.lora import parameter_counts, trainer_class
 from embedtune.training.losses import build_loss
-from embedtune.training.selection import BaseModelAsCandidate, EvaluateAtEnd
+from embedtune.training.selection import BaseModelAsCandidate, EvaluateAtEnd, StopAtStep
 
 logger = logging.getLogger(__name__)
 
@@ -70,11 +70,15 @@ def prompts_for(config: FinetuneConfig, train: Dataset) -> dict[str, str]:
     return prompts
 
 
+def steps_per_epoch(config: FinetuneConfig, train_pairs: int) -> int:
+    """Optimizer steps in one epoch over `train_pairs` (every process together)."""
+    per_step = config.batch_size * config.gradient_accumulation_steps * distributed.world_size()
+    return max(1, math.ceil(train_pairs / per_step))
+
+
 def eval_steps(config: FinetuneConfig, train_pairs: int) -> int:
     """Optimizer steps between validation evaluations: `eval_every` of an epoch, at least 1."""
-    per_step = config.batch_size * config.gradient_accumulation_steps * distributed.world_size()
-    steps_per_epoch = max(1, math.ceil(train_pairs / per_step))
-    return max(1, round(steps_per_epoch * config.eval_every))
+    return max(1, round(steps_per_epoch(config, train_pairs) * config.eval_every))
 
 
 def _is_complete(checkpoint: Path) -> bool:
@@ -112,13 +116,18 @@ def finetune(
     *,
     base_score: float | None = None,
     guide: SentenceTransformer | None = None,
+    stop_at_step: int | None = None,
+    resume_from: str | None = None,
 ) -> TrainingSummary:
     """Train in place, evaluating on `validation` every `eval_every` of an epoch.
 
-    At the end `model` holds the best checkpoint's weights (nDCG@10 at best_dim), where best means
+    At the end `model` holds the best checkpoint's weights (the selection metric), where best means
     better than `base_score` (the base model's validation score) when given; when no checkpoint
     beats it, `best_checkpoint` is None and the caller restores the base weights. Early stopping
     ends training after `early_stopping_patience` evaluations without improvement.
+    `stop_at_step`: pause after that optimizer step's evaluation and checkpoint (the schedule is
+    the full run's, so `resume_from` that checkpoint continues it exactly): the slice of
+    successive halving (embedtune.training.sweep).
     """
     train = training_columns(train_pairs)
     if config.batch_size > len(train):
@@ -136,12 +145,16 @@ def finetune(
             query_prompt=config.query_prompt,
             document_prompt=config.document_prompt,
             batch_size=config.eval_batch_size,
+            index=config.index,
+            ignore_identical_ids=config.ignore_identical_ids,
         )
         callbacks = [EvaluateAtEnd()]
         if base_score is not None:
             callbacks.append(BaseModelAsCandidate(base_score))
         if config.early_stopping_patience:
             callbacks.append(EarlyStoppingCallback(config.early_stopping_patience))
+        if stop_at_step is not None:
+            callbacks.append(StopAtStep(stop_at_step))
     args = build_training_arguments(
         config,
         checkpoint_dir,
@@ -166,7 +179,7 @@ def finetune(
     )
     quiet_trainer(trainer)  # --quiet: no metric dict per log on stderr
     with distributed.main_process_first():  # rank 0 removes a cut-short checkpoint first
-        resume_from = _resume_point(config, checkpoint_dir)
+        resume_from = resume_from or _resume_point(config, checkpoint_dir)
     start = time.perf_counter()
     output = trainer.train(resume_from_checkpoint=resume_from)
     seconds = time.perf_counter() - start
@@ -183,7 +196,8 @@ def finetune(
         best_checkpoint=trainer.state.best_model_checkpoint,
         best_metric=trainer.state.best_metric,
         epoch_metrics=curve,
-        stopped_early=trainer.state.global_step < trainer.state.max_steps,
+        stopped_early=trainer.state.global_step < trainer.state.max_steps
+        and (stop_at_step is None or trainer.state.global_step < stop_at_step),
         **distributed.layout(config.batch_size, config.gradient_accumulation_steps),
         trainable_parameters=trainable,
         total_parameters=total,

@@ -19,18 +19,23 @@ mining never drops training pairs. An optional cross-encoder rescores the candid
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import random
+import tempfile
 import time
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from datasets import Dataset
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.util.hard_negatives import mine_hard_negatives
 
 from embedtune.data.retrieval_data import DOCUMENT, NEGATIVE, QUERY
 from embedtune.errors import ConfigError
+from embedtune.evaluation.embedding_cache import DocumentEmbeddings
 from embedtune.search.mining import mining_search_options
 
 logger = logging.getLogger(__name__)
@@ -85,6 +90,7 @@ def _mine(
     document_prompt: str | None,
     batch_size: int,
     index: str = "exact",
+    embeddings: DocumentEmbeddings | None = None,
 ) -> dict[tuple[str, str], list[str]]:
     """(query, document) -> up to num_negatives mined negatives, hardest first."""
     candidates = len(set(corpus) | set(documents)) - 1
@@ -92,12 +98,80 @@ def _mine(
         return {}
     window_max = min(range_max, candidates)
     window_min = min(range_min, max(window_max - num_negatives, 0))
-    mined = mine_hard_negatives(
+    others = [d for d in corpus if d not in set(documents)] or None
+    with tempfile.TemporaryDirectory(prefix="embedtune-mining-") as cache_folder:
+        if embeddings is not None:
+            _seed_corpus_cache(cache_folder, model, embeddings, others, documents, document_prompt)
+        mined = _mine_with_st(
+            queries,
+            documents,
+            model,
+            others=others,
+            cross_encoder=cross_encoder,
+            window=(window_min, window_max),
+            relative_margin=relative_margin,
+            num_negatives=num_negatives,
+            query_prompt=query_prompt,
+            document_prompt=document_prompt,
+            batch_size=batch_size,
+            search_options=mining_search_options(index, candidates + 1),
+            cache_folder=cache_folder if embeddings is not None else None,
+        )
+    positives = _positives_by_query(queries, documents)
+    found: dict[tuple[str, str], list[str]] = {}
+    for query, document, negative in zip(mined[QUERY], mined[DOCUMENT], mined[NEGATIVE]):
+        chosen = found.setdefault((query, document), [])
+        if negative not in positives.get(query, ()) and negative not in chosen:  # belt and braces
+            chosen.append(negative)
+    return found
+
+
+def _seed_corpus_cache(
+    folder: str,
+    model: SentenceTransformer,
+    embeddings: DocumentEmbeddings,
+    others: list[str] | None,
+    documents: list[str],
+    document_prompt: str | None,
+) -> None:
+    """Write the mining pool's embeddings where `mine_hard_negatives(cache_folder=...)` looks
+    for them, so mining reuses the run's one encoding of the corpus instead of encoding it again.
+
+    The file name is Sentence Transformers' own cache key (a hash of the model name, the prompt
+    and the de-duplicated pool in its order); if a future version keys it otherwise, mining
+    simply encodes the pool itself, with the same result.
+    """
+    pool = list(dict.fromkeys((others or documents) + documents))
+    model_name = model.model_card_data.base_model or ""
+    key = hashlib.sha256(
+        repr((model_name, document_prompt, None, pool)).encode(), usedforsecurity=False
+    ).hexdigest()
+    np.save(os.path.join(folder, f"corpus_embeddings_{key}.npy"), embeddings.embed(pool))
+
+
+def _mine_with_st(
+    queries: list[str],
+    documents: list[str],
+    model: SentenceTransformer,
+    *,
+    others: list[str] | None,
+    cross_encoder: Any | None,
+    window: tuple[int, int],
+    relative_margin: float | None,
+    num_negatives: int,
+    query_prompt: str | None,
+    document_prompt: str | None,
+    batch_size: int,
+    search_options: dict,
+    cache_folder: str | None,
+) -> Dataset:
+    window_min, window_max = window
+    return mine_hard_negatives(
         Dataset.from_dict({QUERY: queries, DOCUMENT: documents}),
         model,
         anchor_column_name=QUERY,
         positive_column_name=DOCUMENT,
-        corpus=[d for d in corpus if d not in set(documents)] or None,
+        corpus=others,
         cross_encoder=cross_encoder,
         range_min=window_min,
         range_max=window_max,
@@ -109,15 +183,9 @@ def _mine(
         output_format="triplet",  # one row per (pair, negative), hardest first
         batch_size=batch_size,
         verbose=False,
-        **mining_search_options(index, candidates + 1),  # FAISS when --index asks (or auto)
+        cache_folder=cache_folder,
+        **search_options,  # FAISS when --index asks (or auto)
     )
-    positives = _positives_by_query(queries, documents)
-    found: dict[tuple[str, str], list[str]] = {}
-    for query, document, negative in zip(mined[QUERY], mined[DOCUMENT], mined[NEGATIVE]):
-        chosen = found.setdefault((query, document), [])
-        if negative not in positives.get(query, ()) and negative not in chosen:  # belt and braces
-            chosen.append(negative)
-    return found
 
 
 def add_hard_negatives(
@@ -135,6 +203,7 @@ def add_hard_negatives(
     batch_size: int = 64,
     seed: int = 42,
     index: str = "exact",
+    embeddings: DocumentEmbeddings | None = None,
 ) -> tuple[Dataset, MiningReport]:
     """`train` (query, document) with `num_negatives` negative columns: same rows, same order.
 
@@ -142,7 +211,8 @@ def add_hard_negatives(
     only training documents, otherwise the whole corpus); a query's own positives never qualify.
     `cross_encoder` rescores the candidates (the margin then applies to its scores), which filters
     false negatives the bi-encoder cannot see. `index` (config.index) picks Sentence
-    Transformers' FAISS search for a large pool (embedtune.search.mining).
+    Transformers' FAISS search for a large pool (embedtune.search.mining). `embeddings`: the
+    model's document embeddings already computed (the test encoding): reused, not recomputed.
     """
     if NEGATIVE in train.column_names:
         raise ConfigError("the training data already has a negative column; nothing to mine")
@@ -169,6 +239,7 @@ def add_hard_negatives(
         document_prompt=document_prompt,
         batch_size=batch_size,
         index=index,
+        embeddings=embeddings,
     )
     positives = _positives_by_query(queries, documents)
     rng = random.Random(seed)

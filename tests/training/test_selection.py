@@ -61,22 +61,29 @@ def test_validation_is_carved_like_the_test_split(tmp_path):
 
 
 @pytest.mark.slow
-def test_learning_rate_auto_trains_each_candidate_and_keeps_the_best_on_validation(tmp_path):
+def test_learning_rate_auto_halves_the_candidates_and_the_leader_finishes_the_run(tmp_path):
     from embedtune.config import AUTO_LEARNING_RATES
     from embedtune.workflow import run_finetune
 
     config = load_config(**TINY, learning_rate="auto", output=str(tmp_path / "out"))
     results = run_finetune(config)
-    sweep = results["training"]["learning_rate_sweep"]
+    training = results["training"]
+    sweep = training["learning_rate_sweep"]
     assert [entry["learning_rate"] for entry in sweep] == list(AUTO_LEARNING_RATES)
-    scored = [entry for entry in sweep if entry["best_score"] is not None]
+    # successive halving: every candidate trained the same first slice; only the leader on
+    # validation there went on, and it trained the whole run's steps
+    cut = sweep[0]["slice_steps"]
+    assert all(entry["slice_steps"] == cut for entry in sweep)
+    assert cut < training["optimizer_steps"]
+    leader = max(sweep, key=lambda e: (e["slice_score"], -e["learning_rate"]))
+    assert [e["continued"] for e in sweep] == [e is leader for e in sweep]
+    assert training["learning_rate"] == leader["learning_rate"]
     if results["selection"]["selected"] == "finetuned":
-        best = max(scored, key=lambda entry: entry["best_score"])
-        assert results["training"]["learning_rate"] == best["learning_rate"]
-        assert results["selection"]["best_score"] == best["best_score"]
-    else:
-        assert not scored  # the base is kept only when no candidate beat it
+        assert results["selection"]["best_score"] == leader["best_score"]
+    assert results["selection"]["metric"].startswith("mean ndcg@10 over dims")
+    assert results["timings"]["training"] > 0 and results["timings"]["total"] > 0
     # one folder per candidate; the finished run removed the checkpoints, kept the run record
     checkpoints = tmp_path / "out" / "checkpoints"
     assert (checkpoints / "lr-5e-05").is_dir() and (checkpoints / "embedtune_run.json").is_file()
+    assert (checkpoints / "sweep.json").is_file()
     assert not list(checkpoints.glob("**/checkpoint-*"))
