@@ -428,12 +428,14 @@ def _escape(text: str) -> str:
 
 
 def _learning_rate_flag(text: str) -> float | str:
-    if text == "auto":
+    if text == "auto" or "," in text:  # candidate rates: checked by the config
         return text
     try:
         return float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"a number or 'auto', got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"a number, comma-separated candidate rates or 'auto', got {text!r}"
+        ) from None
 
 
 def _add_setting(group: argparse._ArgumentGroup, flag: Flag, default_shown: str) -> None:

@@ -35,6 +35,15 @@ AUTO = "auto"
 AUTO_LEARNING_RATES = (5e-5, 2e-4)  # the sweep of learning_rate: auto (benchmarks/README.md)
 
 
+def candidate_rates(config: FinetuneConfig, auto_rates: tuple[float, ...]) -> tuple[float, ...]:
+    """The rates a run trains: `auto_rates` under auto, the given list, or the one rate."""
+    if config.learning_rate == AUTO:
+        return auto_rates
+    if isinstance(config.learning_rate, list):
+        return tuple(config.learning_rate)
+    return (float(config.learning_rate),)
+
+
 @dataclass
 class FinetuneConfig:
     """The whole run. Validated and resolved at construction (`__post_init__`): an invalid
@@ -99,14 +108,16 @@ class FinetuneConfig:
     # "auto": train with each of AUTO_LEARNING_RATES (selection on validation, base included)
     # and keep the best on validation. No single rate won or tied on every data set: 2e-4 wins on
     # LLM/keyword queries, loses on expert-written ones (benchmarks/README.md).
-    learning_rate: float | str = "auto"
+    # A list (YAML) or comma-separated rates (`--learning-rate 2e-5,1e-4`) are the candidates of
+    # the same successive-halving sweep as auto (embedtune.training.sweep).
+    learning_rate: float | str | list[float] = "auto"
     warmup_ratio: float = 0.1
     lr_scheduler_type: str = "cosine"
     weight_decay: float = 0.01
     # Model selection on validation queries carved from the training pairs (never the test
     # queries), the base model included as a candidate.
-    eval_every: float = 0.25  # evaluate every this fraction of an epoch
-    early_stopping_patience: int = 4  # evaluations without improvement; 0: off
+    eval_every: float = 0.5  # evaluate every this fraction of an epoch (benchmarks/cost.py)
+    early_stopping_patience: int = 2  # evaluations without improvement; 0: off
     validation_fraction: float = 0.1  # of the training queries (or documents, by-document)
     max_validation_queries: int = 300
     strict: bool = False  # exit non-zero when finetuning does not beat the base on validation
@@ -234,7 +245,9 @@ class FinetuneConfig:
         for name in ("test_fraction", "validation_fraction"):
             if not 0 < getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
-        if self.learning_rate != AUTO and not self.learning_rate > 0:
+        if isinstance(self.learning_rate, list):
+            pass  # checked by _coerce_learning_rate
+        elif self.learning_rate != AUTO and not self.learning_rate > 0:
             raise ConfigError(f"learning_rate must be a positive number, got {self.learning_rate}")
         if not 0 < self.eval_every <= 1:
             raise ConfigError(f"eval_every must be in (0, 1] (of an epoch), got {self.eval_every}")
@@ -286,12 +299,44 @@ def _field_types() -> dict[str, str]:
     return {f.name: str(f.type) for f in dataclasses.fields(FinetuneConfig)}
 
 
+def _coerce_learning_rate(value: Any) -> float | str | list[float]:
+    """ "auto", one rate, or candidate rates (a list, or comma-separated text): positive numbers,
+    at least one; a single candidate is that rate."""
+    if value == AUTO:
+        return value
+    if isinstance(value, str) and "," in value:
+        value = [part for part in value.split(",") if part.strip()]
+    if isinstance(value, list | tuple):
+        if not value:
+            raise ConfigError(
+                "learning_rate: the list of candidate rates is empty; give 'auto' or rates"
+            )
+        rates = []
+        for item in value:
+            try:
+                rate = float(item) if not isinstance(item, bool) else math.nan
+            except (TypeError, ValueError):
+                rate = math.nan
+            if not (math.isfinite(rate) and rate > 0):
+                raise ConfigError(
+                    f"learning_rate: every candidate must be a positive number, got {item!r}"
+                )
+            rates.append(rate)
+        if len(set(rates)) != len(rates):
+            raise ConfigError(f"learning_rate: candidate rates repeat: {rates}")
+        return sorted(rates) if len(rates) > 1 else rates[0]
+    return value
+
+
 def _coerce_types(config: FinetuneConfig) -> None:
     """YAML reads `2e-4` as a string and users write `epochs: "3"`: accept numeric strings,
     reject everything else with the field's name and expected type."""
+    config.learning_rate = _coerce_learning_rate(config.learning_rate)
     for name, kind in _field_types().items():
         value = getattr(config, name)
         if name in ("learning_rate", "merge_base") and value == AUTO:
+            continue
+        if name == "learning_rate" and isinstance(value, list):
             continue
         if value is None:
             if "None" not in kind:

@@ -26,7 +26,7 @@ from sentence_transformers import SentenceTransformer
 from transformers import set_seed
 
 from embedtune import distributed
-from embedtune.config import AUTO, FinetuneConfig, model_display_name
+from embedtune.config import FinetuneConfig, model_display_name
 from embedtune.data.protocol import BY_DOCUMENT
 from embedtune.data.retrieval_data import DOCUMENT, NEGATIVE, RetrievalData
 from embedtune.data.sources import DataOptions, load_retrieval_data
@@ -67,9 +67,9 @@ from embedtune.training.finetune import TrainingSummary
 from embedtune.training.hard_negatives import add_hard_negatives
 from embedtune.training.lora import (
     add_lora,
-    auto_learning_rates,
     check_lora,
     finish_lora,
+    learning_rates,
     publish_adapter,
     restore_weights,
     trained_weights,
@@ -79,6 +79,7 @@ from embedtune.training.resume_guard import check_resume, write_run_record
 from embedtune.training.selection import (
     ValidationSplit,
     carve_validation,
+    require_validation,
     selection_block,
     validation_curve,
 )
@@ -347,7 +348,7 @@ def train(
     guide = copy.deepcopy(model) if config.loss == "gist" else None
     adapter = add_lora(model, config)  # LoRA: only an adapter trains (None: every weight)
     start = base_weights if adapter is None else trained_weights(model)  # the adapter at init
-    rates = auto_learning_rates(config) if config.learning_rate == AUTO else (config.learning_rate,)
+    rates = learning_rates(config)
     with timings.phase("training"):
         swept = sweep_learning_rates(
             model,
@@ -615,6 +616,7 @@ def _run_finetune(config: FinetuneConfig) -> dict[str, Any]:
     timings = Timings()
     with timings.phase("load_data"):
         data = load_data(config)
+        require_validation(data, config)  # too few pairs to select on: refused before weights
         guard = load_guard(config)  # an unusable --guard-data is refused here, before training
     if config.export:  # so is an --export whose package is missing
         from embedtune.export.for_run import check_export_setting

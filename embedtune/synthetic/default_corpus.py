@@ -9,6 +9,7 @@ synthetic).
 
 from __future__ import annotations
 
+import random
 import re
 
 from datasets import Dataset
@@ -92,8 +93,10 @@ def default_chunks(max_words: int = 120) -> list[Chunk]:
 
 
 def default_pairs(seed: int = 42, max_chunks: int | None = None) -> Dataset:
-    """The default dataset in the generated layout (query, document, negative_query, ...)."""
+    """The default dataset in the generated layout (query, document, negative_query, ...).
+    `max_chunks`: a seeded sample of that many chunks (in their order), across all topics."""
     chunks = default_chunks()
-    if max_chunks is not None:
-        chunks = chunks[:max_chunks]
+    if max_chunks is not None and max_chunks < len(chunks):
+        keep = set(random.Random(seed).sample(range(len(chunks)), max_chunks))
+        chunks = [chunk for i, chunk in enumerate(chunks) if i in keep]
     return build_generated_dataset(chunks, generate_offline_examples(chunks, seed=seed))

@@ -27,7 +27,7 @@ import torch
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.trainer import SentenceTransformerTrainer
 
-from embedtune.config import AUTO_LEARNING_RATES, FinetuneConfig
+from embedtune.config import AUTO_LEARNING_RATES, FinetuneConfig, candidate_rates
 from embedtune.errors import ConfigError
 from embedtune.io import write_dir_atomic
 
@@ -138,6 +138,11 @@ def check_lora(model: SentenceTransformer, config: FinetuneConfig) -> None:
 def auto_learning_rates(config: FinetuneConfig) -> tuple[float, ...]:
     """The rates `learning_rate: auto` trains with: LoRA's or a full finetune's."""
     return LORA_AUTO_LEARNING_RATES if config.lora is not None else AUTO_LEARNING_RATES
+
+
+def learning_rates(config: FinetuneConfig) -> tuple[float, ...]:
+    """The candidate rates of this run: auto's, the user's list, or the one rate."""
+    return candidate_rates(config, auto_learning_rates(config))
 
 
 def lora_alpha(config: FinetuneConfig) -> float:

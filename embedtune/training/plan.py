@@ -10,20 +10,25 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from embedtune.config import AUTO, FinetuneConfig
+from embedtune.config import FinetuneConfig
 from embedtune.data.protocol import BY_DOCUMENT
 from embedtune.data.retrieval_data import DOCUMENT, NEGATIVE, RetrievalData
 from embedtune.training.finetune import eval_steps, steps_per_epoch
-from embedtune.training.lora import auto_learning_rates
-from embedtune.training.selection import candidates_per_query, carve_validation
+from embedtune.training.lora import learning_rates
+from embedtune.training.selection import (
+    candidates_per_query,
+    carve_validation,
+    require_validation,
+)
 from embedtune.training.sweep import HALVING_FRACTION, slice_steps
 
 
 def run_plan(config: FinetuneConfig, data: RetrievalData) -> dict[str, Any]:
     """{"trainings": ..., "optimizer_steps": ..., "evaluations": ..., "encodings": ...}."""
+    require_validation(data, config)  # the run's refusal, said by the dry run too
     carved = carve_validation(data, config)  # the same split the run makes (seeded)
     pairs = len(carved.train.train)
-    rates = auto_learning_rates(config) if config.learning_rate == AUTO else (config.learning_rate,)
+    rates = learning_rates(config)
     per_epoch = steps_per_epoch(config, pairs)
     total = per_epoch * config.epochs
     validated = carved.validation is not None

@@ -40,7 +40,7 @@ DISTRACTORS_PER_DOCUMENT = 5
 MIN_VALIDATION_CORPUS, MAX_VALIDATION_CORPUS = 300, 1000
 # Hard candidates per validation query (the base model's top k), within a corpus budget: fewer
 # per query when there are many queries, never fewer than MIN_CANDIDATES.
-MAX_CANDIDATES, MIN_CANDIDATES, CANDIDATE_BUDGET = 10, 3, 600
+MAX_CANDIDATES, MIN_CANDIDATES, CANDIDATE_BUDGET = 10, 3, 300
 # Below this many validation (or test) queries a gain of a few points cannot be told from noise.
 FEW_QUERIES = 50
 
@@ -66,6 +66,26 @@ def validation_protocol(data: RetrievalData) -> str:
     test_queries = protocol.get("test_queries") or len(data.queries) or 1
     shared = protocol.get("test_queries_with_trained_documents", 0) / test_queries
     return BY_QUERY if shared >= 0.5 else BY_DOCUMENT
+
+
+def require_validation(data: RetrievalData, config: FinetuneConfig) -> None:
+    """Refuse, before any weights load, training pairs too few to hold out validation queries:
+    without them no checkpoint can be checked against the base model."""
+    split = validation_protocol(data)
+    splitter = split_by_document if split == BY_DOCUMENT else split_by_query
+    try:
+        splitter(
+            data.train,
+            test_fraction=config.validation_fraction,
+            seed=config.seed,
+            source="training pairs",
+        )
+    except DataError as err:
+        raise DataError(
+            f"{len(data.train)} training pairs are too few to hold out validation queries for "
+            f"model selection ({err})",
+            hint="give more pairs (or a larger --validation-fraction)",
+        ) from None
 
 
 def carve_validation(

@@ -40,7 +40,10 @@ from embedtune.training.lora import restore_weights, trained_weights
 
 logger = logging.getLogger(__name__)
 
-HALVING_FRACTION = 0.25  # of the run's optimizer steps every candidate trains before the cut
+# Of the run's optimizer steps every candidate trains before the cut. None: the full sweep (every
+# rate trains the whole run, the best on validation is kept), which benchmarks/cost.py sets to
+# check that halving picks the same rate.
+HALVING_FRACTION: float | None = 0.25
 SWEEP_RECORD = "sweep.json"
 
 
@@ -55,6 +58,8 @@ class SweepOutcome:
 def slice_steps(config: FinetuneConfig, train_pairs: int) -> int | None:
     """The optimizer step after which the candidates are compared: the first validation
     evaluation at or past HALVING_FRACTION of the run; None when that is the run's end."""
+    if HALVING_FRACTION is None:
+        return None
     total = steps_per_epoch(config, train_pairs) * config.epochs
     every = eval_steps(config, train_pairs)
     step = every * max(1, math.ceil(HALVING_FRACTION * total / every))
@@ -94,6 +99,8 @@ def sweep_learning_rates(
         )
 
     cut = slice_steps(config, len(train)) if validation is not None else None
+    if HALVING_FRACTION is None and validation is not None and len(rates) > 1:
+        return _full_sweep(run, model, rates, start)
     if len(rates) == 1 or cut is None:
         if len(rates) > 1:
             logger.info(
@@ -154,6 +161,24 @@ def sweep_learning_rates(
         for rate in rates
     ]
     return SweepOutcome(leader, summary, trained_weights(model), candidates)
+
+
+def _full_sweep(run, model: SentenceTransformer, rates, start) -> SweepOutcome:
+    """Every rate trains the whole run from `start`; the best on validation is kept."""
+    best = None
+    candidates = []
+    for rate in rates:
+        restore_weights(model, start)
+        summary = run(rate)
+        score = summary.best_metric if summary.best_checkpoint is not None else None
+        candidates.append(
+            {"learning_rate": rate, "best_score": score, "train_seconds": summary.train_seconds}
+        )
+        if best is None or (score is not None and (best[2] is None or score > best[2])):
+            best = (rate, summary, score, trained_weights(model))
+    rate, summary, _, weights = best
+    summary.train_seconds = round(sum(c["train_seconds"] for c in candidates), 2)
+    return SweepOutcome(rate, summary, weights, candidates)
 
 
 def _score_at(summary: TrainingSummary, step: int, key: str) -> float:
