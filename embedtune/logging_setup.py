@@ -137,13 +137,30 @@ def _silence_widget_examples_bar() -> None:
     model_card.tqdm = silent
 
 
+class _CurrentStderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is when a record is emitted, not the stream it was when
+    logging was configured: a library call after the CLI returned (a notebook, a test harness
+    that swapped and closed stderr) must not log into a closed stream."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # StreamHandler.__init__ assigns it; sys.stderr wins
+        pass
+
+
 def _our_handler(formatter: logging.Formatter) -> logging.Handler:
     """One stderr handler on the root logger (replaced, not added, on a second call)."""
     root = logging.getLogger()
     for handler in root.handlers[:]:
         if handler.name == _HANDLER_NAME:
             root.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _CurrentStderrHandler()
     handler.name = _HANDLER_NAME
     handler.setFormatter(formatter)
     root.addHandler(handler)

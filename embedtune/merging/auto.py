@@ -1,6 +1,6 @@
 """merge_base auto: score base weights 0, 0.1, ..., 1 and keep the best one that does no harm.
 
-Every ratio is scored on the validation queries (nDCG@10 at best_dim, the selection metric). The
+Every ratio is scored on the validation queries (the selection metric of checkpoints). The
 ratios are then tried from the best validation score down (ties: the larger base weight, the
 safer one); the first whose guard drop against the base model is within GUARD_TOLERANCE or not
 significant (paired bootstrap) is kept. The guard is scored lazily, only until a ratio passes:
@@ -26,6 +26,7 @@ import torch
 from embedtune.config import FinetuneConfig
 from embedtune.data.retrieval_data import RetrievalData
 from embedtune.evaluation.retrieval import RetrievalEvaluation
+from embedtune.evaluation.trainer_evaluator import describe_selection_metric, selection_score
 from embedtune.guard.task import GUARD_TOLERANCE, Guard, evaluate_on, guard_change, guard_ok
 from embedtune.merging.linear import StateDict, load_merged
 from embedtune.reporting.results_schema import read_comparison_entry
@@ -71,9 +72,14 @@ def choose_base_weight(
         for weight in grid:
             load_merged(model, base, finetuned, weight)
             evaluation = validations[weight] = evaluate_on(model, validation, config)
-            score = evaluation.by_dim[config.verdict_dim].metrics["ndcg@10"]
+            score = selection_score(evaluation, config.best_dim)  # as checkpoints are chosen
             points[weight]["validation"] = round(score, 6)
-            logger.info("merge base weight %.1f: validation nDCG@10@%s %.4f", weight, dim, score)
+            logger.info(
+                "merge base weight %.1f: validation %s %.4f",
+                weight,
+                describe_selection_metric(config.best_dim, config.dims),
+                score,
+            )
         order = sorted(grid, key=lambda w: (-points[w]["validation"], -w))
     else:
         order = sorted(grid)

@@ -15,6 +15,7 @@ import torch
 from embedtune.config import AUTO, FinetuneConfig
 from embedtune.data.retrieval_data import RetrievalData
 from embedtune.evaluation.retrieval import RetrievalEvaluation
+from embedtune.evaluation.trainer_evaluator import describe_selection_metric
 from embedtune.guard.task import GUARD_TOLERANCE, Guard
 from embedtune.merging.auto import GRID, choose_base_weight
 from embedtune.merging.linear import StateDict, load_merged, snapshot
@@ -75,7 +76,7 @@ def merge_after_training(
         "mode": "auto" if config.merge_base == AUTO else "fixed",
         "method": METHOD,
         "chosen_on": chosen_on,
-        "metric": f"ndcg@10@{config.verdict_dim}",
+        "metric": describe_selection_metric(config.best_dim, config.dims),
         "tolerance": GUARD_TOLERANCE,
         "tensors_merged": count.merged,
         "tensors_kept": count.kept,

@@ -65,6 +65,10 @@ def cli_summary(results: dict[str, Any]) -> dict[str, Any]:
             folder = Path(summary["outputs"]["results"]).parent
             summary["outputs"]["deployment"] = str(folder / DEPLOYMENT_FILE)
     summary.update(_guard_merge_export(results))
+    if results.get("timings"):  # where the run's time went, seconds per phase
+        summary["timings"] = results["timings"]
+    if results.get("sequence_length"):
+        summary["max_seq_length"] = results["sequence_length"]["max_seq_length"]
     if view.hub_repo:
         summary["hub_repo"] = view.hub_repo
     return summary

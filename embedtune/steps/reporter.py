@@ -60,7 +60,9 @@ def visualize_evaluation(
         "finetuned": RetrievalEvaluation.from_dict(finetuned_evaluation),
     }
     training = {
-        k: v for k, v in training_summary.items() if k not in ("selection", "guard_and_merge")
+        k: v
+        for k, v in training_summary.items()
+        if k not in ("selection", "guard_and_merge", "timings")
     }
     results = finetune_results(
         settings,
@@ -71,6 +73,7 @@ def visualize_evaluation(
         selection=training_summary["selection"],
         extra={**published_model, **training_summary.get("guard_and_merge", {})},
     )
+    results["timings"] = pipeline_timings(base_evaluation, finetuned_evaluation, training_summary)
     if baselines.get("block"):
         results["baselines"] = baselines["block"]
         evaluations.update(
@@ -96,6 +99,16 @@ def visualize_evaluation(
     chart = (Path(settings.output) / "evaluation.png").read_bytes()
     per_query = json.loads((Path(settings.output) / "per_query.json").read_text("utf-8"))
     return EvaluationReport(results, chart, render_html_report(results), per_query, deployment)
+
+
+def pipeline_timings(base: dict, finetuned: dict, training_summary: dict) -> dict[str, float]:
+    """results.json `timings` of a pipeline run: the steps' own phases (each step runs apart,
+    so `total` is their sum, without ZenML's overhead between steps)."""
+    timings = {"base_evaluation": round(float(base.get("seconds", 0.0)), 2)}
+    timings.update({k: v for k, v in training_summary.get("timings", {}).items() if k != "total"})
+    timings["final_evaluation"] = round(float(finetuned.get("seconds", 0.0)), 2)
+    timings["total"] = round(sum(timings.values()), 2)
+    return timings
 
 
 def tag_model_version(selected: str) -> None:

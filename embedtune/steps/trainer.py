@@ -18,6 +18,7 @@ from embedtune.materializers.sentence_transformer_materializer import (
     SentenceTransformerMaterializer,
 )
 from embedtune.reporting.hardware import describe_hardware
+from embedtune.timings import Timings
 from embedtune.training.checkpoint_cleanup import remove_finished_checkpoints
 from embedtune.workflow import load_base_model, train
 
@@ -37,7 +38,8 @@ def finetune_model(
     guard, model = load_guard(settings), load_base_model(settings)
     if guard is not None:
         guard.base = evaluate_guard(model, guard, settings)
-    outcome = train(settings, model, data, Path(settings.output), guard=guard)
+    timings = Timings()
+    outcome = train(settings, model, data, Path(settings.output), guard=guard, timings=timings)
     remove_finished_checkpoints(settings)  # the model is this step's artifact from here on
     summary = {
         **outcome.summary.as_dict(),
@@ -45,6 +47,7 @@ def finetune_model(
         "guard_and_merge": guard_and_merge_blocks(
             outcome.model, settings, selected=outcome.selected, guard=guard, merge=outcome.merge
         ),
+        "timings": timings.as_dict(),
     }
     log_metadata(
         metadata={

@@ -37,7 +37,12 @@ def run_plan(config: FinetuneConfig, data: RetrievalData) -> dict[str, Any]:
     evaluations = math.ceil(total / every) if validated else 0
     if cut is not None:
         evaluations += (len(rates) - 1) * (cut // every)
-    equivalents = 1 + (len(rates) - 1) * cut / total if cut else 1.0
+    elif validated:
+        evaluations *= len(rates)
+    # halving: 1 + (n - 1) x the slice; a run too short to cut trains every rate in full
+    equivalents = (
+        1 + (len(rates) - 1) * cut / total if cut else float(len(rates) if validated else 1)
+    )
     corpus = len(data.corpus)
     shared = data.protocol.get("split", BY_DOCUMENT) != BY_DOCUMENT
     mines = config.hard_negatives and NEGATIVE not in data.train.column_names

@@ -99,16 +99,12 @@ def sweep_learning_rates(
         )
 
     cut = slice_steps(config, len(train)) if validation is not None else None
-    if HALVING_FRACTION is None and validation is not None and len(rates) > 1:
+    if validation is not None and len(rates) > 1 and cut is None:
+        # halving off, or a run too short to stop before its end: every rate trains it all
         return _full_sweep(run, model, rates, start)
     if len(rates) == 1 or cut is None:
         if len(rates) > 1:
-            logger.info(
-                "learning_rate auto: %s (no validation step before the run's end to compare "
-                "at): training %g only",
-                "no validation queries" if validation is None else "a short run",
-                rates[0],
-            )
+            logger.info("learning_rate auto: no validation queries: training %g only", rates[0])
         restore_weights(model, start)
         summary = run(rates[0])
         return SweepOutcome(rates[0], summary, trained_weights(model), [])
@@ -165,6 +161,7 @@ def sweep_learning_rates(
 
 def _full_sweep(run, model: SentenceTransformer, rates, start) -> SweepOutcome:
     """Every rate trains the whole run from `start`; the best on validation is kept."""
+    logger.info("learning_rate auto: every candidate trains the whole run (no halving)")
     best = None
     candidates = []
     for rate in rates:

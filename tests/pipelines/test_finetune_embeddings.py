@@ -46,6 +46,8 @@ def test_finetune_embeddings_pipeline_end_to_end(tmp_path, base_model_path):
     assert set(per_query["models"]) == {"base", "finetuned", "bm25", "hybrid"}  # baselines on
     assert {"comparison", "provenance", "hardware", "training"} <= set(results)
     assert "truncated_documents" in results["data"]
+    # where the time went, from the steps' own phases
+    assert {"base_evaluation", "training", "final_evaluation", "total"} <= set(results["timings"])
 
     client = Client()
     run = client.get_pipeline("finetune_embeddings").last_run

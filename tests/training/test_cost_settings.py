@@ -102,7 +102,10 @@ def test_evaluate_reproduces_the_finetune_numbers_of_the_saved_model(tmp_path, c
     assert main([*args, "--output", str(out)]) in (0, 3)
     finetuned = json.loads((out / "results.json").read_text())
     assert finetuned["training"]["max_seq_length"] == 48
-    capsys.readouterr()
+    summary = json.loads(capsys.readouterr().out)  # stdout: where the time went, by phase
+    assert summary["max_seq_length"] == 48
+    assert {"load_data", "base_evaluation", "training", "total"} <= set(summary["timings"])
+    assert summary["timings"] == finetuned["timings"]
     assert (
         main(
             [
@@ -113,8 +116,6 @@ def test_evaluate_reproduces_the_finetune_numbers_of_the_saved_model(tmp_path, c
                 TINY_RUN["data"],
                 "--max-test-queries",
                 str(TINY_RUN["max_test_queries"]),
-                "--max-train-pairs",
-                str(TINY_RUN["max_train_pairs"]),
                 "--dims",
                 "384,64",
                 "--output",

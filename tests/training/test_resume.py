@@ -134,3 +134,51 @@ def test_kill_9_then_resume_finishes_with_the_same_step_count(tmp_path):
     assert (out / "model" / "model.safetensors").is_file()
     curve = results["selection"]["curve"]  # the base (step 0), then every epoch's evaluation
     assert [p["step"] for p in curve] == [0, *(e * expected_steps // EPOCHS for e in epochs)]
+
+
+@pytest.mark.slow
+def test_auto_killed_after_the_cut_resumes_the_leader_without_training_the_slices_again(tmp_path):
+    data = tmp_path / "pairs.jsonl"
+    data.write_text(_pairs(40))
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("hard_negatives: false\nearly_stopping_patience: 0\neval_every: 0.5\n")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "embedtune.cli", "finetune", "--config", str(settings)]
+    command += ["--data", str(data), "--output", str(out), "--test-fraction", "0.2"]
+    command += ["--max-seq-length", "32", "--epochs", str(EPOCHS), "--batch-size", str(BATCH)]
+    command += ["--dims", "384,64", "--learning-rate", "auto"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    record = out / "checkpoints" / "sweep.json"
+    log = (tmp_path / "first.log").open("w")
+    process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=log, stderr=log)
+    deadline = time.monotonic() + 600
+    try:  # SIGKILL once the leader has a checkpoint past the cut
+        while True:
+            assert process.poll() is None, (tmp_path / "first.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "the leader never checkpointed past the cut"
+            if record.is_file():
+                sweep = json.loads(record.read_text())
+                folder = out / "checkpoints" / f"lr-{sweep['leader']:g}"
+                steps = [int(p.name.split("-")[1]) for p in _complete_checkpoints(folder)]
+                if any(step > sweep["slice_steps"] for step in steps):
+                    break
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait()
+        log.close()
+    resumed = subprocess.run(
+        [*command, "--resume"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600
+    )
+    assert resumed.returncode in (0, 3), resumed.stderr[-3000:]
+    assert "Resuming learning_rate auto: the leader was" in resumed.stderr
+    assert "candidate 1 of 2" not in resumed.stderr  # no slice trained again
+    results = assert_valid_results(out / "results.json")
+    training = results["training"]
+    train_pairs = training["model_selection"]["train_pairs"]
+    assert training["optimizer_steps"] == EPOCHS * math.ceil(train_pairs / BATCH)
+    assert training["learning_rate"] == sweep["leader"]
+    assert [e["slice_score"] for e in training["learning_rate_sweep"]] == [
+        round(sweep["scores"][str(r)], 6) for r in sweep["rates"]
+    ]
