@@ -40,6 +40,7 @@ YAML_ONLY = {
 
 # What None means for a setting whose dataclass default is None.
 NONE_MEANS = {
+    "attention_dropout": "the model's own (0.1 for all-MiniLM-L6-v2)",
     "data": "Python's bundled documentation with offline queries",
     "query_column": "found by name",
     "document_column": "found by name",
@@ -188,6 +189,12 @@ FLAGS = (
     Flag(
         "gradient_checkpointing",
         "recompute activations in the backward pass: less memory, ~30% more compute",
+        "training",
+    ),
+    Flag(
+        "attention_dropout",
+        "attention-probability dropout while training; 0 keeps the fused attention kernel "
+        "(1.75x faster steps on CPU); hidden dropout is kept",
         "training",
     ),
     Flag(

@@ -22,6 +22,7 @@ from embedtune.data.retrieval_data import DOCUMENT, QUERY, RetrievalData, negati
 from embedtune.evaluation.trainer_evaluator import MatryoshkaRetrievalEvaluator
 from embedtune.logging_setup import quiet_trainer
 from embedtune.training.arguments import build_training_arguments
+from embedtune.training.attention_dropout import attention_dropout
 from embedtune.training.lora import parameter_counts, trainer_class
 from embedtune.training.losses import build_loss
 from embedtune.training.selection import BaseModelAsCandidate, EvaluateAtEnd, StopAtStep
@@ -181,7 +182,8 @@ def finetune(
     with distributed.main_process_first():  # rank 0 removes a cut-short checkpoint first
         resume_from = resume_from or _resume_point(config, checkpoint_dir)
     start = time.perf_counter()
-    output = trainer.train(resume_from_checkpoint=resume_from)
+    with attention_dropout(model, config.attention_dropout):  # the saved model keeps its own
+        output = trainer.train(resume_from_checkpoint=resume_from)
     seconds = time.perf_counter() - start
     trainable, total = parameter_counts(model)
     curve = [

@@ -29,7 +29,8 @@ SHAPING = (
     "rescore_model", "epochs", "batch_size", "gradient_accumulation_steps", "learning_rate",
     "warmup_ratio", "lr_scheduler_type", "weight_decay", "eval_every", "early_stopping_patience",
     "validation_fraction", "max_validation_queries", "best_dim", "seed", "extra",
-    "lora", "lora_alpha", "lora_dropout", "lora_target_modules",
+    "lora", "lora_alpha", "lora_dropout", "lora_target_modules", "attention_dropout",
+    "model_dtype", "gather_across_devices",
 )  # fmt: skip
 
 

@@ -1,8 +1,8 @@
 """`learning_rate: auto` by successive halving: every rate trains a first slice, the leader goes on.
 
 Each candidate rate trains from the base weights with the schedule of the full run (same warm-up,
-same decay) and pauses after the first validation evaluation at or past HALVING_FRACTION of the
-run's optimizer steps. The candidate with the best validation score there (the selection metric;
+same decay) and pauses after the validation evaluation nearest to HALVING_FRACTION of the run's
+optimizer steps. The candidate with the best validation score there (the selection metric;
 ties to the lower rate, the safer one) resumes from its own checkpoint and finishes the run; the
 others stop. With two rates the sweep costs 1 + HALVING_FRACTION trainings instead of two.
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import math
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,13 +55,15 @@ class SweepOutcome:
 
 
 def slice_steps(config: FinetuneConfig, train_pairs: int) -> int | None:
-    """The optimizer step after which the candidates are compared: the first validation
-    evaluation at or past HALVING_FRACTION of the run; None when that is the run's end."""
+    """The optimizer step after which the candidates are compared: the validation evaluation
+    nearest to HALVING_FRACTION of the run; None when that is the run's end."""
     if HALVING_FRACTION is None:
         return None
     total = steps_per_epoch(config, train_pairs) * config.epochs
     every = eval_steps(config, train_pairs)
-    step = every * max(1, math.ceil(HALVING_FRACTION * total / every))
+    # the evaluation nearest to the fraction (rounding up could double the slice when an
+    # evaluation falls just short of it)
+    step = every * max(1, round(HALVING_FRACTION * total / every))
     return step if step < total else None
 
 
