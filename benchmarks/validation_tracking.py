@@ -48,10 +48,11 @@ def main() -> None:
     args = parser.parse_args()
     quiet()
 
+    from sentence_transformers import SentenceTransformer
+
     from embedtune.config import load_config
     from embedtune.evaluation.embedding_cache import DocumentEmbeddings, candidate_ranker
     from embedtune.training import sweep
-    from embedtune.training.model_loading import load_model
     from embedtune.training.selection import carve_validation
     from embedtune.workflow import (
         evaluate,
@@ -98,7 +99,10 @@ def main() -> None:
         gc.collect()
         points = []
         for checkpoint in sorted(workdir.glob("checkpoints/lr-*/checkpoint-*")):
-            candidate = load_model(str(checkpoint), max_seq_length=config.max_seq_length)
+            # our own checkpoint: its optimizer.pt beside the weights is why load_model refuses
+            # it; Sentence Transformers reads only the safetensors weights
+            candidate = SentenceTransformer(str(checkpoint), device="cpu")
+            candidate.max_seq_length = config.max_seq_length
             val = {
                 k: _mean(evaluate(candidate, v, config)) - base_val[k] for k, v in corpora.items()
             }
