@@ -132,6 +132,19 @@ def main() -> None:
     started = time.perf_counter()
     out: dict[str, Any] = {}
     recipes = args.recipes.split(",")
+
+    def save(partial: bool) -> None:
+        write_result(
+            args.name,
+            {
+                "partial": partial,
+                "settings": {"max_train_pairs": args.max_train_pairs, "seed": args.seed},
+                "plain_recipe": PLAIN,
+                "datasets": out,
+                "total_seconds": round(time.perf_counter() - started, 1),
+            },
+        )
+
     for name, settings in data_sources(args.datasets.split(",")).items():
         workdir = Path(tempfile.mkdtemp(prefix=f"embedtune-cost-{name}-"))
         entry: dict[str, Any] = {"settings": settings, "runs": {}, "ndcg@10": {}}
@@ -241,26 +254,8 @@ def main() -> None:
         if "wall_time_ratio_default_to_plain" in entry:
             print(f"wall time default / plain: {entry['wall_time_ratio_default_to_plain']}")
         out[name] = entry
-        write_result(
-            args.name,
-            {
-                "partial": True,
-                "settings": {"max_train_pairs": args.max_train_pairs, "seed": args.seed},
-                "plain_recipe": PLAIN,
-                "datasets": out,
-                "total_seconds": round(time.perf_counter() - started, 1),
-            },
-        )
-    write_result(
-        args.name,
-        {
-            "partial": False,
-            "settings": {"max_train_pairs": args.max_train_pairs, "seed": args.seed},
-            "plain_recipe": PLAIN,
-            "datasets": out,
-            "total_seconds": round(time.perf_counter() - started, 1),
-        },
-    )
+        save(partial=True)  # a killed run still leaves the sets it finished
+    save(partial=False)
 
 
 if __name__ == "__main__":

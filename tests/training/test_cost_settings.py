@@ -129,3 +129,14 @@ def test_evaluate_reproduces_the_finetune_numbers_of_the_saved_model(tmp_path, c
         assert round(evaluated["model"][dim]["ndcg@10"], 4) == round(
             finetuned["finetuned"][dim]["ndcg@10"], 4
         )
+
+
+def test_counting_truncated_texts_clips_a_50_mb_document_first(tokenizer):
+    import time
+
+    from embedtune.data.truncation import count_over_length
+
+    start = time.perf_counter()
+    over = count_over_length(tokenizer, ["x " * 25_000_000, "a short text"], 256)
+    assert over == 1  # the same count as without the clip
+    assert time.perf_counter() - start < 5
