@@ -761,6 +761,19 @@ def _evaluate_model(
     model = load_model(
         model_path, max_seq_length=config.max_seq_length, trust_remote_code=config.trust_remote_code
     )
+    return evaluate_loaded(model, model_display_name(model_path), data, config, folder)
+
+
+def evaluate_loaded(
+    model: Any,
+    model_name: str,
+    data: RetrievalData,
+    config: FinetuneConfig,
+    folder: Path,
+    extra: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], dict[str, RetrievalEvaluation], RetrievalData]:
+    """An evaluate run's results of a loaded model (a SentenceTransformer, or anything that
+    encodes like one: an exported ONNX/OpenVINO folder), with baselines and deployment as asked."""
     count_truncation(model, data, config)
     evaluation, encoded = evaluate_test(model, data, config)
     results = build_results(
@@ -770,7 +783,8 @@ def _evaluate_model(
         training=None,
         hardware=describe_hardware(),
         extra={
-            "model_name": model_display_name(model_path),
+            "model_name": model_name,
+            **(extra or {}),
             "output_dir": str(config.output),
             "protocol": {**data.protocol, "ignore_identical_ids": config.ignore_identical_ids},
             "provenance": provenance(seed=config.seed, data=data),
@@ -785,7 +799,7 @@ def _evaluate_model(
         config,
         encoded=encoded,
         dense_label="model",
-        model_name=model_display_name(model_path),
+        model_name=model_name,
         folder=folder,
     )
     return results, evaluations, data

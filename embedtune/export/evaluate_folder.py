@@ -63,55 +63,18 @@ def run_evaluate_exported(folder: str | Path, config: FinetuneConfig) -> dict[st
 def _evaluate(folder: Path, config: FinetuneConfig, staging: Path) -> tuple[Any, Any, Any]:
     from embedtune.config import model_display_name
     from embedtune.export.loader import load_exported, read_record
-    from embedtune.reporting.hardware import describe_hardware
-    from embedtune.reporting.provenance import provenance
-    from embedtune.reporting.results import build_results
-    from embedtune.search.report import results_search_block
-    from embedtune.workflow import (
-        add_baselines_and_deployment,
-        count_truncation,
-        data_block,
-        evaluate_test,
-        load_data,
-    )
+    from embedtune.workflow import evaluate_loaded, load_data
 
     data = load_data(config, require_train=False)
     record = read_record(folder)
     encoder = load_exported(folder, max_seq_length=config.max_seq_length)
     logger.info("Evaluating the exported model %s (%s)", folder, record["name"])
-    count_truncation(encoder, data, config)
-    evaluation, encoded = evaluate_test(encoder, data, config)
+    exported = {
+        "format": record["format"],
+        "precision": record["precision"],
+        "file": record["file"],
+        "source_model": record.get("source_model"),
+        "max_seq_length": encoder.max_seq_length,
+    }
     name = model_display_name(str(folder))
-    results = build_results(
-        dims=config.dims,
-        evaluations={"model": evaluation},
-        data=data_block(data, config),
-        training=None,
-        hardware=describe_hardware(),
-        extra={
-            "model_name": name,
-            "exported": {
-                "format": record["format"],
-                "precision": record["precision"],
-                "file": record["file"],
-                "source_model": record.get("source_model"),
-                "max_seq_length": encoder.max_seq_length,
-            },
-            "output_dir": str(config.output),
-            "protocol": {**data.protocol, "ignore_identical_ids": config.ignore_identical_ids},
-            "provenance": provenance(seed=config.seed, data=data),
-            **results_search_block({"model": evaluation.search}),
-        },
-    )
-    evaluations = {"model": evaluation}
-    add_baselines_and_deployment(
-        results,
-        evaluations,
-        data,
-        config,
-        encoded=encoded,
-        dense_label="model",
-        model_name=name,
-        folder=staging,
-    )
-    return results, evaluations, data
+    return evaluate_loaded(encoder, name, data, config, staging, {"exported": exported})
