@@ -168,7 +168,11 @@ def foreign_entries(output: str | Path) -> list[str]:
     output = Path(output)
     if not output.is_dir() or existing_run(output) is not None:
         return []
-    return sorted(p.name for p in output.iterdir() if p.name not in BOOKKEEPING)
+    return sorted(
+        p.name
+        for p in output.iterdir()  # .embedtune.lock.break.*: filelock taking a lock over
+        if p.name not in BOOKKEEPING and not p.name.startswith(".embedtune.lock.")
+    )
 
 
 def _named(files: list[str]) -> str:

@@ -1,9 +1,10 @@
 """A run's outputs become visible together or not at all, one run per output folder at a time.
 
-- `output_lock(OUTPUT)`: OUTPUT/.embedtune.lock holds the pid of the run (and its start time);
-  a second run on the same folder is refused; a lock left by a dead process, or whose pid now
-  belongs to another program, is taken over. Creating it is also the probe
-  that the real output folder is writable (before any model is loaded).
+- `output_lock(OUTPUT)`: OUTPUT/.embedtune.lock is a lease (filelock's `SoftFileLease`) naming
+  the run's pid, host and PID namespace; a second run on the same folder is refused, also from
+  another host or container that shares the volume; a lock whose holder is provably gone is
+  taken over at once, any other only after its lease ran out unrenewed. Creating it is also the
+  probe that the real output folder is writable (before any model is loaded).
 - `StagedOutputs`: model/, results.json, report.html, evaluation.png and per_query.json are built
   in OUTPUT/.staging and swapped in at the end. The old results.json goes first and the new one
   comes last, so a results.json on disk always describes the model and report beside it; a swap cut
@@ -17,10 +18,14 @@ import errno
 import json
 import logging
 import os
+import re
 import shutil
+import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from embedtune.errors import ConfigError
 
@@ -31,6 +36,30 @@ STAGING_NAME = ".staging"
 PREVIOUS_NAME = ".previous"
 SWAP_MARKER = ".swap-in-progress"
 RESULTS_NAME = "results.json"
+
+
+# How long a lock's holder may go without renewing it before another run takes it over (the
+# holder renews it every third of that). Every run sharing a folder must use the same value:
+# EMBEDTUNE_LOCK_LEASE_S changes it (tests shorten it; a file system slow to show another host's
+# writes may need more).
+LOCK_LEASE_S = 60.0
+LEASE_ENV = "EMBEDTUNE_LOCK_LEASE_S"
+
+
+def lock_lease_seconds() -> float:
+    """The lease of OUTPUT/.embedtune.lock in seconds (LOCK_LEASE_S unless EMBEDTUNE_LOCK_LEASE_S)."""
+    text = os.environ.get(LEASE_ENV, "").strip()
+    if not text:
+        return LOCK_LEASE_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise ConfigError(
+            f"{LEASE_ENV}={text!r}: give the lock's lease as a positive number of seconds"
+        )
+    return value
 
 
 def _start_time(pid: int) -> str | None:
@@ -44,20 +73,19 @@ def _start_time(pid: int) -> str | None:
     return fields[19] if len(fields) > 19 else None  # field 22: starttime
 
 
-def _lock_text() -> str:
-    start = _start_time(os.getpid())
-    return f"{os.getpid()} {start}" if start else str(os.getpid())
+_LEGACY_LOCK = re.compile(r"\s*(\d+)(?:\s+(\d+))?\s*")  # "PID" or "PID START"
 
 
-def _lock_holder(text: str) -> tuple[int, str | None]:
-    """(pid, start time or None) from a lock's text ("PID" or "PID START"); (0, None) if
-    unreadable."""
-    parts = text.split()
+def _legacy_holder(lock: Path) -> tuple[int, str | None] | None:
+    """(pid, start time or None) of a lock written by embedtune before leases (its text "PID"
+    or "PID START"); None for any other lock."""
     try:
-        pid = int(parts[0]) if parts else 0
-    except ValueError:
-        return 0, None
-    return pid, parts[1] if len(parts) > 1 else None
+        match = _LEGACY_LOCK.fullmatch(lock.read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        return None
+    if match is None:
+        return None
+    return int(match.group(1)), match.group(2)
 
 
 def _held_by_live_run(pid: int, start: str | None) -> bool:
@@ -81,12 +109,77 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _take_legacy_lock_over(folder: Path, lock: Path) -> None:
+    """A lock from an embedtune before leases: refused while its pid runs, else removed."""
+    holder = _legacy_holder(lock)
+    if holder is None:
+        return
+    pid, start = holder
+    if _held_by_live_run(pid, start):
+        raise ConfigError(
+            f"--output {folder} is in use by another embedtune run (pid {pid}); wait for "
+            "it to finish or give another --output"
+        )
+    logger.warning(
+        "Taking over %s left by a run that is gone (pid %s%s)",
+        lock,
+        pid,
+        ", now another program's" if pid and _pid_alive(pid) else "",
+    )
+    lock.unlink(missing_ok=True)
+
+
+def _own_pid_namespace() -> str:
+    """This process's PID namespace as filelock marks it in a lock's host ("" for the initial
+    namespace, or where /proc does not say)."""
+    try:
+        inode = Path("/proc/self/ns/pid").stat().st_ino
+    except OSError:
+        return ""
+    return "" if inode == 0xEFFFFFFC else f"{inode:x}"  # the kernel's initial PID namespace
+
+
+def _holder_text(owner: Any) -> str:
+    """'pid 12 on host node-a' (', in another PID namespace' for a container or sandbox on this
+    host, whose pid means nothing here)."""
+    if owner is None:
+        return "a run whose lock record cannot be read"
+    host, _, namespace = owner.hostname.partition("?pidns-")  # filelock's namespace mark
+    where = f"pid {owner.pid} on host {host}"
+    if host == socket.gethostname() and namespace != _own_pid_namespace():
+        where += ", in another PID namespace"
+    return where
+
+
+def _lease_age(lock: Path) -> float | None:
+    """Seconds since the lock was last renewed (its mtime, which the holder touches)."""
+    try:
+        return max(0.0, time.time() - lock.stat().st_mtime)
+    except OSError:
+        return None
+
+
 @contextmanager
 def output_lock(output: str | Path) -> Iterator[Path]:
-    """Hold OUTPUT/.embedtune.lock for the run; refuse if another live process holds it."""
+    """Hold OUTPUT/.embedtune.lock for the run; refuse if another run holds it.
+
+    Why a lease and not a PID check or an OS lock: on a volume shared by pods or hosts (NFS,
+    a Kubernetes PVC) a pid means nothing outside its host and PID namespace, so a PID check
+    takes a live run's lock over; flock/fcntl locks are not honoured by every shared file
+    system. filelock's `SoftFileLease` needs only an atomic exclusive create: its record names
+    the holder's pid, host and PID namespace (and start time), so a holder proven dead (same
+    host and namespace, pid gone or reused) is taken over at once; any other holder renews the
+    lock's mtime every third of the lease from a background thread, and only a lock seen
+    unrenewed for a whole lease (`lock_lease_seconds`) is taken over, a kill -9 elsewhere
+    included. A run finding a lock renewed within the lease is refused without waiting; one
+    finding an older lock watches it for one lease first (a peer's clock may differ from ours).
+    """
+    from filelock import LeaseSettingsMismatch, SoftFileLease, Timeout
+
     from embedtune.output_folder import check_output_path
 
     check_output_path(output)
+    lease_s = lock_lease_seconds()
     folder = Path(output)
     created = not folder.exists()
     try:
@@ -94,39 +187,70 @@ def output_lock(output: str | Path) -> Iterator[Path]:
     except OSError as err:
         raise ConfigError(f"--output {folder}: cannot create the folder: {err}") from None
     lock = folder / LOCK_NAME
-    for _ in range(2):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            try:
-                pid, start = _lock_holder(lock.read_text(encoding="utf-8"))
-            except OSError:
-                pid, start = 0, None
-            if _held_by_live_run(pid, start):
-                raise ConfigError(
-                    f"--output {folder} is in use by another embedtune run (pid {pid}); wait for "
-                    "it to finish or give another --output"
+
+    def lost(compromise: Any) -> None:  # the heartbeat thread found the lock gone or replaced
+        logger.error(
+            "%s: this run lost its lock (%s): another run may now write the same folder",
+            lock,
+            compromise.reason,
+        )
+
+    lease = SoftFileLease(
+        lock, lease_duration=lease_s, on_compromise=lost, thread_local=False, mode=0o644
+    )
+
+    def refused(owner: Any, extra: str) -> ConfigError:
+        return ConfigError(
+            f"--output {folder} is in use by another embedtune run ({_holder_text(owner)}); "
+            f"wait for it to finish or give another --output{extra}"
+        )
+
+    try:
+        _take_legacy_lock_over(folder, lock)
+        before = lease.owner if lock.exists() else None
+        try:  # one try: a free folder, or a holder proven dead (same host and PID namespace)
+            lease.acquire(blocking=False)
+            if before is not None:
+                logger.warning(
+                    "Taking over %s left by a run that is gone (%s)", lock, _holder_text(before)
+                )
+        except Timeout:
+            owner, age = lease.owner, _lease_age(lock)
+            if age is not None and age < lease_s:
+                raise refused(
+                    owner,
+                    " (if that run was killed, its lock is taken over once it has gone "
+                    f"{lease_s:g} s without being renewed)",
                 ) from None
             logger.warning(
-                "Taking over %s left by a run that is gone (pid %s%s)",
+                "%s was last renewed %s s ago by %s; watching it for %g s (its lease) before "
+                "taking it over",
                 lock,
-                pid,
-                ", now another program's" if pid and _pid_alive(pid) else "",
+                "?" if age is None else f"{age:.0f}",
+                _holder_text(owner),
+                lease_s,
             )
-            lock.unlink(missing_ok=True)
-            continue
-        except OSError as err:
-            raise ConfigError(f"--output {folder} is not writable: {err.strerror}") from None
-        with os.fdopen(fd, "w") as handle:
-            handle.write(_lock_text())
-        break
-    else:  # pragma: no cover - two races in a row
-        raise ConfigError(f"--output {folder}: could not take the lock {lock}")
+            try:
+                lease.acquire(timeout=lease_s * 4 / 3 + 1, poll_interval=min(1.0, lease_s / 10))
+            except Timeout:
+                raise refused(lease.owner or owner, " (it is renewing its lock)") from None
+            logger.warning(
+                "Took over %s from %s: its lease ran out unrenewed", lock, _holder_text(owner)
+            )
+    except LeaseSettingsMismatch:
+        owner = lease.owner
+        raise ConfigError(
+            f"--output {folder} is locked by another embedtune run ({_holder_text(owner)}) with a "
+            f"{owner.lease_duration if owner else '?'} s lease, and this run uses {lease_s:g} s "
+            f"({LEASE_ENV}): every run on one folder must use the same lease"
+        ) from None
+    except OSError as err:  # not a Timeout: those are handled above
+        raise ConfigError(f"--output {folder} is not writable: {err.strerror or err}") from None
     try:
         recover_interrupted_swap(folder)
         yield lock
     finally:
-        lock.unlink(missing_ok=True)
+        lease.release(force=True)
         if created and not any(folder.iterdir()):  # a run refused early leaves nothing behind
             folder.rmdir()
 
