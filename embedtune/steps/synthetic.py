@@ -16,6 +16,7 @@ from embedtune.synthetic.generate import (
     check_generate_config,
     chunks_from_dataset,
     chunks_to_dataset,
+    filter_generated,
     generate_examples,
     load_chunks,
     publish_generated,
@@ -53,4 +54,10 @@ def generate_queries(
 def publish_generated_dataset(
     dataset: Dataset, config: dict[str, Any]
 ) -> Annotated[dict, "published"]:
-    return publish_generated(dataset, GenerateConfig(**config))
+    settings = GenerateConfig(**config)
+    dataset, filtered = filter_generated(dataset, settings)  # every row dropped: nothing saved
+    summary = publish_generated(dataset, settings, filtered.dropped if filtered else None)
+    if filtered is not None:
+        summary["filter"] = filtered.summary()
+        log_metadata(metadata={"query_filter": filtered.summary(examples=0)})
+    return summary

@@ -33,6 +33,7 @@ GENERATED_COLUMNS = (
     "token_count",
 )
 JSONL_NAME = "generated.jsonl"
+FILTERED_NAME = "filtered_out.jsonl"  # rows the query filter dropped, with their reason
 MARKER_NAME = ".embedtune-generate"
 
 
@@ -218,8 +219,11 @@ def files_added_by_user(folder: str | os.PathLike) -> list[str]:
     return [name for name in found if name not in ours]
 
 
-def save_generated_dataset(ds, output_dir: str | os.PathLike, *, overwrite: bool = False) -> Path:
-    """Save ``ds`` to ``output_dir`` atomically, with a JSONL copy and the generate marker.
+def save_generated_dataset(
+    ds, output_dir: str | os.PathLike, *, overwrite: bool = False, dropped=None
+) -> Path:
+    """Save ``ds`` to ``output_dir`` atomically, with a JSONL copy and the generate marker;
+    ``dropped`` (the query filter's dropped rows, with ``reason``) goes to :data:`FILTERED_NAME`.
 
     Raises:
         DataError: the dataset lacks a generated column, or ``output_dir`` is refused by
@@ -235,6 +239,10 @@ def save_generated_dataset(ds, output_dir: str | os.PathLike, *, overwrite: bool
         with open(folder / JSONL_NAME, "w", encoding="utf-8") as fh:
             for row in ds:
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        if dropped is not None:
+            with open(folder / FILTERED_NAME, "w", encoding="utf-8") as fh:
+                for row in dropped:
+                    fh.write(json.dumps(row, ensure_ascii=False) + "\n")
         files = sorted(
             p.relative_to(folder).as_posix() for p in folder.rglob("*") if not p.is_dir()
         )

@@ -62,6 +62,15 @@ class GenerateConfig:
     seed: int = 42
     push_to_hub: str | None = None
     argilla_dataset: str | None = None
+    # Query filter (embedtune.data.query_filter): copies of the passage, near duplicates, round
+    # trip (own passage in the base model's top filter_top_k), and with filter_judge an LLM
+    # judge of "needs the passage". Dropped rows are saved beside the kept ones (filtered_out.jsonl).
+    filter: bool = False
+    filter_top_k: int = 3
+    filter_copy_fraction: float = 0.8
+    filter_duplicate_similarity: float = 0.95
+    filter_cross_encoder: str | None = None  # also a cross-encoder's top k (round trip)
+    filter_judge: str | None = None  # LLM spec (openai:MODEL, hf:PATH) for the judge rule
 
 
 def check_generate_config(config: GenerateConfig) -> None:
@@ -84,6 +93,7 @@ def check_generate_config(config: GenerateConfig) -> None:
     from embedtune.config import check_seed
 
     check_seed(config.seed)
+    check_generate_filter(config)
     if config.ray and not config.llm:
         raise ConfigError("--ray runs the LLM on Ray: give the LLM with --llm")
     check_docs_outside_output(config.docs, config.output)
@@ -97,6 +107,26 @@ def check_generate_config(config: GenerateConfig) -> None:
 
             check_ray()
         check_progress(config.output, resume=config.resume, overwrite=config.overwrite)
+
+
+def check_generate_filter(config: GenerateConfig) -> None:
+    """The query filter's settings: ranges, the cross-encoder folder, the judge's LLM spec."""
+    from embedtune.data.query_filter import check_filter_settings
+
+    check_filter_settings(
+        config.filter_top_k, config.filter_copy_fraction, config.filter_duplicate_similarity
+    )
+    used = [name for name in ("filter_cross_encoder", "filter_judge") if getattr(config, name)]
+    if used and not config.filter:
+        raise ConfigError(f"{used[0]} is set but the filter is off; add --filter")
+    if config.filter_cross_encoder:
+        from embedtune.training.model_loading import check_cross_encoder_folder
+
+        check_cross_encoder_folder(Path(config.filter_cross_encoder).expanduser())
+    if config.filter_judge:
+        from embedtune.synthetic.llm import check_llm
+
+        check_llm(config.filter_judge)
 
 
 def check_docs_outside_output(docs: list[str], output: str) -> None:
@@ -181,9 +211,14 @@ def chunks_from_dataset(dataset: Dataset) -> list[Chunk]:
     return [Chunk(**row) for row in dataset]
 
 
-def publish_generated(dataset: Dataset, config: GenerateConfig) -> dict[str, Any]:
-    """Save to OUTPUT (atomic), then push to the Hub / Argilla when asked. Returns a summary."""
-    path = save_generated_dataset(dataset, config.output, overwrite=config.overwrite)
+def publish_generated(
+    dataset: Dataset, config: GenerateConfig, dropped: Dataset | None = None
+) -> dict[str, Any]:
+    """Save to OUTPUT (atomic; `dropped`: the query filter's dropped rows, saved beside), then
+    push to the Hub / Argilla when asked. Returns a summary."""
+    path = save_generated_dataset(
+        dataset, config.output, overwrite=config.overwrite, dropped=dropped
+    )
     remove_progress(config.output)  # the dataset holds it now
     shutil.rmtree(ray_cache_path(config.output), ignore_errors=True)
     summary: dict[str, Any] = {"path": str(path), "rows": len(dataset)}
@@ -207,9 +242,46 @@ def run_generate(config: GenerateConfig) -> dict[str, Any]:
     chunks, pii = screen_pii(chunks, config)
     examples = generate_examples(chunks, config)
     dataset = build_generated_dataset(chunks, examples)
-    summary = publish_generated(dataset, config)
+    dataset, filtered = filter_generated(dataset, config)  # every row dropped: nothing written
+    summary = publish_generated(dataset, config, filtered.dropped if filtered else None)
     summary.update(chunks=len(chunks), pii=pii.to_dict()["counts"])
+    if filtered is not None:
+        summary["filter"] = filtered.summary()
     logger.info(
         "Generated %d examples from %d chunks -> %s", len(dataset), len(chunks), summary["path"]
     )
     return summary
+
+
+def filter_generated(dataset: Dataset, config: GenerateConfig) -> tuple[Dataset, Any]:
+    """The generated rows the query filter keeps, and its FilterOutcome (None when off).
+    Raises DataError, before anything is saved, when the filter would drop every row."""
+    if not config.filter:
+        return dataset, None
+    from embedtune.config import default_base_model
+    from embedtune.data.query_filter import RULES, QueryFilterSettings, filter_queries
+    from embedtune.training.model_loading import load_cross_encoder, load_model
+
+    judge = None
+    if config.filter_judge:
+        from embedtune.synthetic.query_judge import llm_judge
+
+        judge = llm_judge(
+            config.filter_judge, timeout=int(config.llm_timeout), retries=config.llm_retries
+        )
+    outcome = filter_queries(
+        dataset,
+        load_model(default_base_model()),
+        settings=QueryFilterSettings(
+            top_k=config.filter_top_k,
+            copy_fraction=config.filter_copy_fraction,
+            duplicate_similarity=config.filter_duplicate_similarity,
+            rules=RULES,
+        ),
+        cross_encoder=(
+            load_cross_encoder(config.filter_cross_encoder) if config.filter_cross_encoder else None
+        ),
+        judge=judge,
+    )
+    logger.info("Query filter: %s", outcome.summary(examples=0)["dropped"])
+    return outcome.kept, outcome
