@@ -371,12 +371,20 @@ GENERATE_FLAGS: dict[str, tuple[str, str | None, Any]] = {
     "seed": ("seed of the generator", "N", int),
     "push_to_hub": ("push the dataset to this Hub repo (token: HF_TOKEN)", "REPO", str),
     "argilla_dataset": ("push the examples for review to this Argilla dataset", "DATASET", str),
+    "filter": ("drop copied, duplicate or round-trip-failing queries", None, bool),
+    "filter_top_k": ("round trip: the query's own chunk must rank in the top K", "K", int),
+    "filter_copy_fraction": ("share of a query copied from its chunk: a copy", "X", float),
+    "filter_duplicate_similarity": ("cosine between two queries: duplicates", "X", float),
+    "filter_cross_encoder": ("round trip also under this cross-encoder", "PATH", str),
+    "filter_judge": ("LLM judging queries that need their chunk", "SPEC", str),
 }
 GENERATE_NONE_MEANS = {
     "llm": "the offline generator",
     "tokenizer": "all-MiniLM-L6-v2's",
     "push_to_hub": "no push",
     "argilla_dataset": "no push",
+    "filter_cross_encoder": "the base model only",
+    "filter_judge": "no judge",
 }
 GENERATE_OPTIONS = {"argilla_dataset": "--argilla"}  # flag names that differ from the field
 

@@ -84,3 +84,22 @@ def test_the_judges_answer_is_read_from_its_first_yes_or_no(answer, needs_passag
     from embedtune.synthetic.query_judge import parse_judgement
 
     assert parse_judgement(answer) is needs_passage
+
+
+def test_the_generate_command_takes_the_filter_flags(tmp_path, capsys):
+    from embedtune.cli import main
+
+    code = main(
+        ["generate", "--docs", str(tmp_path / "none"), "--output", str(tmp_path / "out"),
+         "--filter", "--filter-top-k", "0"]
+    )  # fmt: skip
+    assert code == 2 and "filter_top_k must be" in capsys.readouterr().err
+    assert "--filter-judge SPEC" in _generate_help(capsys)
+
+
+def _generate_help(capsys) -> str:
+    from embedtune.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["generate", "--help"])
+    return capsys.readouterr().out
