@@ -7,24 +7,36 @@ with ``ray job submit``; else a local one). distilabel caches each finished batc
 ``cache_dir``, so a Ray run that is killed continues from its cache when run again; its answers
 are then added to embedtune's own progress file like any other batch.
 
-Ray is not a dependency of embedtune: ``pip install 'ray[default]'``.
+A ``RAY_ADDRESS`` whose head does not answer is refused before any work, within
+``CONNECT_TIMEOUT`` seconds (``check_ray_address``): ``ray.init`` itself would wait for it far
+longer. Ray comes with the ``ray`` extra: ``pip install 'embedtune[ray]'``.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import logging
+import os
+import socket
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from embedtune.errors import ConfigError
+from embedtune.errors import ConfigError, ServiceError
 from embedtune.synthetic.chunking import Chunk
 
 logger = logging.getLogger(__name__)
 
-RAY_INSTALL = "pip install 'ray[default]'"
+RAY_INSTALL = "pip install 'embedtune[ray]'"
 PIPELINE_NAME = "embedtune-generate-queries"
+CONNECT_TIMEOUT = 10.0  # seconds for a RAY_ADDRESS's head to answer
+# Ports when RAY_ADDRESS names none: Ray Client (ray://) and the head's GCS.
+CLIENT_PORT, GCS_PORT = 10001, 6379
+# The HTTP/2 client preface and an empty SETTINGS frame: a Ray head (GCS or Ray Client, both gRPC
+# servers) answers them with its own SETTINGS; a port that accepts and stays silent does not.
+_HTTP2_HELLO = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
 
 
 def check_ray() -> None:
@@ -34,6 +46,59 @@ def check_ray() -> None:
             "--ray runs distilabel's pipeline on a Ray cluster and needs the 'ray' package, "
             f"which is not installed: {RAY_INSTALL}"
         )
+    check_ray_address()
+
+
+def check_ray_address(address: str | None = None, *, timeout: float = CONNECT_TIMEOUT) -> None:
+    """Refuse a Ray cluster that does not answer, within `timeout` seconds, before any work.
+
+    `address`: default ``RAY_ADDRESS``; unset, ``auto`` or ``local`` (a cluster on this machine,
+    found or started by ``ray.init``) are not checked. ``host:port`` (the head's GCS, default
+    port 6379) and ``ray://host:port`` (Ray Client, default 10001) must accept a connection and
+    answer gRPC's greeting."""
+    address = (os.environ.get("RAY_ADDRESS", "") if address is None else address).strip()
+    if address in ("", "auto", "local"):
+        return
+    host, port = _host_port(address)
+    deadline = time.monotonic() + timeout
+    hint = (
+        "start the head there (`ray start --head`), or fix RAY_ADDRESS (unset it to run a "
+        "local Ray cluster on this machine)"
+    )
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as connection:
+            connection.settimeout(max(deadline - time.monotonic(), 0.1))
+            connection.sendall(_HTTP2_HELLO)
+            answer = connection.recv(9)
+    except TimeoutError:
+        raise ServiceError(
+            f"the Ray cluster at RAY_ADDRESS={address} did not answer within {timeout:g} s: {hint}"
+        ) from None
+    except OSError as err:
+        raise ServiceError(
+            f"the Ray cluster at RAY_ADDRESS={address} cannot be reached "
+            f"({err.strerror or err}): {hint}"
+        ) from err
+    if not answer:
+        raise ServiceError(
+            f"RAY_ADDRESS={address} closed the connection without answering: is it a Ray head "
+            f"(its GCS port, or ray:// and the Ray Client port)? {hint}"
+        )
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    """(host, port) of a Ray address: ``host[:port]``, ``ray://host[:port]`` (or the dashboard's
+    ``http://host[:port]`` that ``ray job submit`` takes)."""
+    scheme, _, rest = address.rpartition("://")
+    default = {"ray": CLIENT_PORT, "http": 8265, "https": 8265}.get(scheme, GCS_PORT)
+    try:
+        parts = urlsplit(f"//{rest}")
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host = port = None
+    if not host:
+        raise ConfigError(f"RAY_ADDRESS={address!r} is not host:port or ray://host:port")
+    return host, port or default
 
 
 def generate_rows_with_ray(

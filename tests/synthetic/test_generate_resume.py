@@ -210,6 +210,8 @@ def test_ray_without_ray_installed_names_the_extra(docs, tmp_path, monkeypatch):
     config = GenerateConfig(
         docs=[str(docs)], output=str(tmp_path / "gen"), llm="openai:m", ray=True
     )
-    with pytest.raises(ConfigError, match=r"needs the 'ray' package.*pip install 'ray\[default\]'"):
+    with pytest.raises(
+        ConfigError, match=r"needs the 'ray' package.*pip install 'embedtune\[ray\]'"
+    ):
         check_generate_config(config)
     assert not (tmp_path / "gen").exists()
