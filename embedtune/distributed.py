@@ -144,9 +144,13 @@ def shared_encoding(model: Any) -> Iterator[bool]:
     """Yields True on rank 0, which runs the block; every `model.encode` there is sharded across
     all ranks (the other ranks serve encodings until the block ends, then get False).
 
-    On one process: True, nothing changes."""
+    On one process: True; a run with `encode_processes` N > 1 (embedtune.parallel_encoding)
+    encodes its large calls in N processes of this machine."""
     if not (is_initialized() and world_size() > 1):
-        yield True
+        from embedtune.parallel_encoding import encoding_processes, run_processes
+
+        with encoding_processes(model, run_processes()):
+            yield True
         return
     from sentence_transformers.util.distributed import distributed_evaluation
 
