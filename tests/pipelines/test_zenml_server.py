@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sys
 
 import pytest
@@ -97,6 +98,7 @@ def server_run(tmp_path_factory):
         assert done.returncode == 0, server.stderr_tail()
         yield server, json.loads(done.stdout), root / "out"
     assert server_stopped(server.url), "the local ZenML server is still answering"
+    shutil.rmtree(root, ignore_errors=True)  # the model, twice (OUTPUT and the artifact store)
 
 
 @pytest.mark.slow
