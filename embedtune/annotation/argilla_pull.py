@@ -114,6 +114,7 @@ def load_argilla_pairs(
             "`push_to_argilla`), or pass the right workspace."
         )
 
+    _refuse_negative_review(rg_dataset, name)
     rows, seen, reviewed = _reviewed_pairs(rg_dataset, name)
     logger.info(
         "Argilla dataset %r: %d records, %d reviewed, %d kept", name, seen, reviewed, len(rows)
@@ -157,3 +158,16 @@ def _reviewed_pairs(rg_dataset: Any, name: str) -> tuple[list[dict[str, str]], i
             "owner or admin API key."
         ) from e
     return rows, seen, reviewed
+
+
+def _refuse_negative_review(rg_dataset: Any, name: str) -> None:
+    """A review of doubtful negatives (embedtune.annotation.negative_review) holds no training
+    pairs of its own: say what it is for instead of reading empty documents."""
+    from embedtune.annotation.negative_review import FIELD_CANDIDATE
+
+    if FIELD_CANDIDATE in {field.name for field in rg_dataset.settings.fields}:
+        raise DataError(
+            f"Argilla dataset {name!r} is a review of doubtful negatives, not of training pairs",
+            hint=f"train on your data and pass --review-negatives {name}: its reviewed answers "
+            "become extra positives and confirmed negatives",
+        )

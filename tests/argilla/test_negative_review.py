@@ -138,3 +138,13 @@ def test_a_dataset_with_another_schema_is_refused_and_nothing_is_sent(
 def test_a_missing_dataset_is_an_error_unless_allowed(argilla_server: ArgillaServer) -> None:
     with pytest.raises(ServiceError, match="does not exist"):
         pull_negative_reviews(unique_name("none"), **connection(argilla_server))
+
+
+def test_a_negatives_review_is_not_read_as_training_pairs(argilla_server: ArgillaServer) -> None:
+    from embedtune.annotation.argilla_pull import load_argilla_pairs
+    from embedtune.errors import DataError
+
+    name = unique_name("negatives-as-data")
+    push_negative_reviews(TRIPLES[:1], name, **connection(argilla_server))
+    with pytest.raises(DataError, match="(?s)review of doubtful negatives.*--review-negatives"):
+        load_argilla_pairs(name, **connection(argilla_server))
