@@ -66,6 +66,7 @@ def encode_worker(data: str, output: str, rounds: int) -> None:
     quiet()
     from embedtune import distributed, workflow
     from embedtune.config import load_config
+    from embedtune.training import train_and_select
     from embedtune.training.selection import carve_validation
 
     distributed.init()
@@ -96,13 +97,13 @@ def encode_worker(data: str, output: str, rounds: int) -> None:
         return distributed.on_main(model, lambda: workflow.evaluate_test(model, data_, config)[0])
 
     def rank0_mining() -> Any:
-        mined = workflow.mine_negatives(model, carved.train, config) if main else None
+        mined = train_and_select.mine_negatives(model, carved.train, config) if main else None
         return distributed.broadcast(
             None if mined is None else distributed.portable(mined[0].train)
         )
 
     def sharded_mining() -> Any:
-        return workflow.mine_on_main(model, carved.train, config)
+        return train_and_select.mine_on_main(model, carved.train, config)
 
     scores = {}
     for _ in range(rounds):

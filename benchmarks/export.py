@@ -24,8 +24,9 @@ LOSS_TARGET, SPEEDUP_TARGET = 0.01, 2.5
 
 def train(data_dir: str, workdir: Path, args) -> str:
     from embedtune.config import load_config
+    from embedtune.run_files import save_model_folder
     from embedtune.training.finetune import finetune
-    from embedtune.workflow import load_base_model, load_data, save_model_folder
+    from embedtune.workflow import load_base_model, load_data
 
     config = load_config(
         None,
@@ -69,7 +70,8 @@ def main() -> None:
 
     from embedtune.config import default_base_model
     from embedtune.data.sources import DataOptions, load_retrieval_data
-    from embedtune.evaluation.retrieval import evaluate_retrieval, evaluated_query_ids
+    from embedtune.evaluation.evaluator import RetrievalEvaluator
+    from embedtune.evaluation.retrieval import evaluated_query_ids
     from embedtune.export import export_model, load_exported
     from embedtune.export.latency import measure_latency
     from embedtune.export.reevaluate import compare_to_torch, evaluate_exported
@@ -121,11 +123,12 @@ def main() -> None:
     for name, folder in exports.items():
         encoders[name] = load_exported(folder, max_seq_length=args.max_seq_length, threads=threads)
 
-    torch_eval = evaluate_retrieval(torch_model, data, dims)
+    evaluator = RetrievalEvaluator(dims=tuple(dims))
+    torch_eval = evaluator.evaluate(torch_model, data)
     say("torch:", {d: round(torch_eval.by_dim[d].metrics["ndcg@10"], 4) for d in dims})
     quality = {}
     for name in exports:
-        exported = evaluate_exported(encoders[name], data, dims)
+        exported = evaluate_exported(encoders[name], data, evaluator)
         quality[name] = compare_to_torch(torch_eval, exported, name=name)
         say(name, {d: quality[name]["vs_torch"][d] for d in quality[name]["vs_torch"]})
 

@@ -19,10 +19,12 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from embedtune.cli_flags import EVALUATE_OUTPUT, build_parser, settings_from
+from embedtune.cli_flags import EVALUATE_OUTPUT, settings_from
+from embedtune.cli_parser import build_parser
 from embedtune.config import FinetuneConfig, load_config
 from embedtune.errors import EmbedtuneError
 from embedtune.logging_setup import configure_logging, stdout_reserved
+from embedtune.pipelines.source_root import pin_zenml_source_root
 
 logger = logging.getLogger("embedtune")
 
@@ -201,8 +203,8 @@ def _tokenizer(config: FinetuneConfig) -> Any:
 def summary(results: dict[str, Any], output: str | Path) -> dict[str, Any]:
     """What stdout carries after a run: embedtune.reporting.summary.cli_summary (per dim the
     scores, gain, 95% interval and verdict; the selected model, protocol and output paths)."""
-    from embedtune.reporting.results_schema import EVALUATE, MODEL_DIR, output_paths
     from embedtune.reporting.summary import cli_summary
+    from embedtune.results_schema import EVALUATE, MODEL_DIR, output_paths
 
     text = cli_summary(results)
     paths = {**output_paths(output), **(text.get("outputs") or {})}
@@ -210,32 +212,6 @@ def summary(results: dict[str, Any], output: str | Path) -> dict[str, Any]:
         paths.pop(MODEL_DIR, None)  # an evaluation saves no model
     text["outputs"] = paths
     return text
-
-
-def pin_zenml_source_root() -> None:
-    """`python -m embedtune` makes ZenML take the package folder (the __main__ module's) as the
-    source root and load step outputs' materializers a second time under other module names
-    ("materializers.report_materializer"), which then match no type. Point it at the ZenML
-    repository if there is one, else at the checkout holding the package, else (an installed
-    package) at the working directory, so embedtune's modules keep their own names."""
-    import os
-
-    import embedtune
-
-    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
-    package = Path(embedtune.__file__).resolve().parent
-    if os.environ.get("ZENML_CUSTOM_SOURCE_ROOT") or not main_file:
-        return
-    if package not in Path(main_file).resolve().parents:
-        return
-    from zenml.client import Client
-    from zenml.utils import source_utils
-
-    root = Client.find_repository()
-    if root is None:
-        installed = package.parent.name in ("site-packages", "dist-packages")
-        root = Path.cwd() if installed else package.parent
-    source_utils.set_custom_source_root(str(root))
 
 
 def base_kept(results: dict[str, Any]) -> bool:
@@ -303,12 +279,11 @@ def _evaluate(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
     check_output_folder(config.output, "evaluate", overwrite=args.overwrite)  # dry run too
     if args.dry_run:
         return dry_run(config, "evaluate"), EXIT_OK
-    from embedtune.export.evaluate_folder import is_exported_folder, run_evaluate_exported
+    from embedtune.export.evaluate_folder import is_exported_folder
+    from embedtune.workflow import run_evaluate, run_evaluate_exported
 
     if is_exported_folder(args.model):
         return summary(run_evaluate_exported(args.model, config), config.output), EXIT_OK
-    from embedtune.workflow import run_evaluate
-
     return summary(run_evaluate(args.model, config), config.output), EXIT_OK
 
 

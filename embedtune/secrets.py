@@ -9,11 +9,20 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 
 logger = logging.getLogger(__name__)
 
 _TOKEN_ENV = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "OPENAI_API_KEY", "ARGILLA_API_KEY")
 _MIN_SECRET_LENGTH = 6
+_SECRET_NAME = re.compile(r"token|secret|password|api_?key|credential", re.IGNORECASE)
+
+
+def is_secret_name(name: str) -> bool:
+    """A setting or key whose name says it holds a secret (hf_token, api_key, ...)."""
+    return bool(_SECRET_NAME.search(str(name)))
+
+
 _known: set[str] = set()  # values read from ZenML secrets (not in the environment)
 
 

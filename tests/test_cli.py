@@ -9,7 +9,7 @@ import json
 import pytest
 
 from embedtune.cli import main
-from embedtune.cli_flags import build_parser
+from embedtune.cli_parser import build_parser
 from tests.conftest import ZENML_QA, shared
 
 

@@ -14,10 +14,10 @@ from embedtune.cli_flags import (
     FINETUNE,
     FLAGS,
     YAML_ONLY,
-    build_parser,
     default_text,
     field_defaults,
 )
+from embedtune.cli_parser import build_parser
 from embedtune.config import FinetuneConfig, load_config
 from tests.conftest import REPO_ROOT
 
@@ -104,6 +104,7 @@ def test_each_flag_reaches_its_setting(flag, tmp_path, monkeypatch):
         "index": ("faiss-flat", "faiss-flat"),
         "model_dtype": ("bfloat16", "bfloat16"),
         "export": ("onnx-int8", "onnx-int8"),
+        "false_negatives": ("keep", "keep"),
         "lora_target_modules": ("query,value", "query,value"),
     }
     kind = str({f.name: f.type for f in dataclasses.fields(FinetuneConfig)}[flag.name])
@@ -125,7 +126,7 @@ def test_each_flag_reaches_its_setting(flag, tmp_path, monkeypatch):
     if flag.name in ("lora_alpha", "lora_target_modules"):
         args += ["--lora", "8"]
     parsed = build_parser().parse_args(["finetune", *args])
-    if flag.name in ("base_model", "rescore_model"):
+    if flag.name in ("base_model", "rescore_model", "filter_cross_encoder"):
         assert getattr(parsed, flag.name) == expected  # resolving needs a real model folder
         return
     config = finetune_config(parsed)
@@ -134,7 +135,7 @@ def test_each_flag_reaches_its_setting(flag, tmp_path, monkeypatch):
 
 def test_every_generate_setting_has_a_flag_that_reaches_it():
     from embedtune.cli import generate_config
-    from embedtune.cli_flags import GENERATE, GENERATE_FLAGS, GENERATE_OPTIONS
+    from embedtune.synthetic.cli import GENERATE, GENERATE_FLAGS, GENERATE_OPTIONS
     from embedtune.synthetic.generate import GenerateConfig
 
     names = [f.name for f in dataclasses.fields(GenerateConfig) if f.name != "docs"]
@@ -162,3 +163,28 @@ def test_every_generate_setting_has_a_flag_that_reaches_it():
     for action in generate._actions:
         if action.dest in names:
             assert action.default is None and "(default: " in action.help, action.dest
+
+
+def test_the_yaml_is_the_rendering_of_the_dataclass():
+    """configs/embeddings.yaml is rendered from the fields' metadata (embedtune/config_yaml.py):
+    a changed default, help text or None meaning shows up here until the file is re-rendered."""
+    from embedtune.config_yaml import render_config_yaml
+
+    assert YAML_PATH.read_text(encoding="utf-8") == render_config_yaml(), (
+        "re-render it: python -m embedtune.config_yaml > configs/embeddings.yaml"
+    )
+
+
+def test_resume_and_curve_lists_come_from_the_fields():
+    """Each setting is described once: what shapes training (resume's check) and what the
+    learning curve leaves out are read from the field metadata, not kept as lists."""
+    from embedtune.curve.cli import NOT_OFFERED
+    from embedtune.settings import settings_of
+    from embedtune.training.resume_guard import SHAPING
+
+    infos = {info.name: info for info in settings_of(FinetuneConfig)}
+    assert set(SHAPING) == {n for n, i in infos.items() if i.shapes_training}
+    assert {"model_dtype", "gather_across_devices", "learning_rate", "seed"} <= set(SHAPING)
+    assert {"eval_batch_size", "output", "push_to_hub"}.isdisjoint(SHAPING)
+    assert set(NOT_OFFERED) == {n for n, i in infos.items() if not i.curve and i.commands}
+    assert {"resume", "push_to_hub", "export"} <= set(NOT_OFFERED)

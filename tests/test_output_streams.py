@@ -136,7 +136,7 @@ def test_evaluate_refuses_a_finetune_runs_folder(tmp_path, capsys, base_model_pa
 
 def test_evaluate_writes_to_its_own_folder_by_default(tmp_path, monkeypatch, base_model_path):
     from embedtune.cli import evaluate_config
-    from embedtune.cli_flags import build_parser
+    from embedtune.cli_parser import build_parser
 
     monkeypatch.chdir(tmp_path)
     args = build_parser().parse_args(["evaluate", "--model", base_model_path])

@@ -16,7 +16,7 @@ from embedtune.data.retrieval_data import RetrievalData
 from embedtune.evaluation.bootstrap import compare_tables, per_query_table
 from embedtune.evaluation.metrics import MAX_K
 from embedtune.evaluation.retrieval import RetrievalEvaluation
-from embedtune.reporting.results_schema import (
+from embedtune.results_schema import (
     LOSS,
     PRIMARY_METRIC,
     WIN,

@@ -30,6 +30,7 @@ from embedtune.data.retrieval_data import RetrievalData
 from embedtune.errors import ConfigError
 from embedtune.evaluation.metrics import MAX_K
 from embedtune.evaluation.retrieval import RetrievalEvaluation
+from embedtune.results_schema import PRIMARY_METRIC
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +168,7 @@ def evaluate_bm25(
         evaluation = same_at_dims(evaluation, dims)
     logger.info(
         "BM25: ndcg@10 %.4f, recall@10 %.4f (%d queries, %d documents, %.1f s)",
-        only.metrics["ndcg@10"],
+        only.metrics[PRIMARY_METRIC],
         only.metrics["recall@10"],
         len(query_ids),
         len(index.corpus_ids),

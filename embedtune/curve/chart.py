@@ -13,7 +13,7 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from embedtune.io import atomic_file
-from embedtune.reporting.chart import figure_png
+from embedtune.reporting.figure_png import figure_png
 
 DODGE = 0.012  # horizontal offset between dims, as a share of the largest pair count
 NOTE = (

@@ -25,17 +25,9 @@ from embedtune.curve.fractions import DEFAULT_FRACTIONS, MIN_CURVE_PAIRS, parse_
 from embedtune.curve.schema import CURVE_OUTPUT
 
 CURVE = "curve"
-# Finetune settings that a learning curve does not offer: it keeps no model.
-NOT_OFFERED = (
-    "resume",
-    "push_to_hub",
-    "strict",
-    "export",
-    "merge_base",
-    "guard_data",
-    "baselines",
-    "deployment",
-)
+# Finetune settings that a learning curve does not offer (it keeps no model): curve=False on
+# their FinetuneConfig field.
+NOT_OFFERED = tuple(flag.name for flag in FLAGS if not flag.curve)
 EXAMPLES = """examples:
   embedtune curve                                            # built-in data, 25%, 50%, 100%
   embedtune curve --data path/to/beir --fractions 0.1,0.25,0.5,1 --output outputs/curve-legal
@@ -104,8 +96,8 @@ def curve_command(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
     from embedtune.curve.run import curve_summary
 
     if args.pipeline:
-        from embedtune.cli import pin_zenml_source_root
         from embedtune.pipelines.learning_curve import run_curve_pipeline
+        from embedtune.pipelines.source_root import pin_zenml_source_root
 
         pin_zenml_source_root()
         curve = run_curve_pipeline(config, fractions, overwrite=args.overwrite)

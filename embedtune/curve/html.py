@@ -12,9 +12,9 @@ from embedtune.curve.chart import build_curve_figure
 from embedtune.curve.fractions import fraction_label
 from embedtune.curve.schema import HELPS, HURTS
 from embedtune.io import write_text_atomic
-from embedtune.reporting.chart import figure_png
+from embedtune.reporting.figure_png import figure_png
 from embedtune.reporting.html_report import _CSS
-from embedtune.reporting.results_schema import read_comparison_entry
+from embedtune.results_schema import read_comparison_entry
 
 
 def _point_name(point: dict[str, Any]) -> str:

@@ -5,7 +5,7 @@ curve = compute_curve(config, data, plan, work)  # base once, then one training 
 write_curve_outputs(folder, curve)            # curve.png, curve.html, then curve.json (last)
 
 Every point trains from the base model with the same recipe as `embedtune finetune`
-(workflow.train: mining, learning-rate sweep, selection on validation with the base as a
+(training.train_and_select.train: mining, learning-rate sweep, selection on validation with the base as a
 candidate), on the same validation queries, and is scored on the same test queries. Each
 point's model and checkpoints are discarded once it is scored: only the numbers are kept.
 """
@@ -49,10 +49,12 @@ from embedtune.evaluation.trainer_evaluator import describe_selection_metric
 from embedtune.io import write_json_atomic
 from embedtune.output_folder import existing_run
 from embedtune.reporting.provenance import provenance
-from embedtune.reporting.results_schema import PRIMARY_METRIC
+from embedtune.results_schema import PRIMARY_METRIC
 from embedtune.run_outputs import check_base_model_outside_output, output_lock
+from embedtune.run_results import data_block
 from embedtune.training.selection import ValidationSplit, carve_validation
-from embedtune.workflow import data_block, evaluate, load_base_model, load_data, train
+from embedtune.training.train_and_select import train
+from embedtune.workflow import evaluate, load_base_model, load_data
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from embedtune.reporting.results_schema import PRIMARY_METRIC, read_comparison_entry
+from embedtune.results_schema import PRIMARY_METRIC, read_comparison_entry
 
 HELPS, SATURATED, UNCLEAR, HURTS = "helps", "saturated", "unclear", "hurts"
 CURVE_KIND = "curve"

@@ -17,7 +17,7 @@ from embedtune.curve.fractions import fraction_label
 from embedtune.curve.schema import HELPS, HURTS, SATURATED, UNCLEAR
 from embedtune.evaluation.bootstrap import paired_bootstrap
 from embedtune.evaluation.retrieval import RetrievalEvaluation
-from embedtune.reporting.results_schema import PRIMARY_METRIC, read_comparison_entry
+from embedtune.results_schema import PRIMARY_METRIC, read_comparison_entry
 
 # "saturated" claims that the next step of data adds little: the interval of the last step's
 # gain must exclude a gain this large. A non-significant step whose interval still allows it

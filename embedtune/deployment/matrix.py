@@ -31,7 +31,7 @@ from embedtune.deployment.quantized import (
 from embedtune.errors import ConfigError
 from embedtune.evaluation.bootstrap import paired_bootstrap
 from embedtune.evaluation.metrics import MAX_K
-from embedtune.reporting.results_schema import PRIMARY_METRIC, comparison_entry
+from embedtune.results_schema import PRIMARY_METRIC, comparison_entry
 
 logger = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ from typing import Any
 from embedtune.data.retrieval_data import RetrievalData
 from embedtune.deployment.matrix import matrix_from_encoded
 from embedtune.evaluation.retrieval import EncodedTask
+from embedtune.hardware import describe_hardware
 from embedtune.io import write_json_atomic
-from embedtune.reporting.hardware import describe_hardware
-from embedtune.reporting.results_schema import DEPLOYMENT_FILE, DeploymentSummary
+from embedtune.results_schema import DEPLOYMENT_FILE, DeploymentSummary
 
 
 def deployment_summary(matrix: dict[str, Any], *, model_label: str) -> DeploymentSummary:

@@ -18,8 +18,9 @@ import numpy as np
 
 from embedtune.evaluation.metrics import METRIC_NAMES
 from embedtune.evaluation.retrieval import RetrievalEvaluation
-from embedtune.reporting.results_schema import (
+from embedtune.results_schema import (
     LOSS,
+    PRIMARY_METRIC,
     WIN,
     ComparisonEntry,
     comparison_entry,
@@ -44,7 +45,7 @@ class BootstrapInterval:
     def significant(self) -> bool:
         return self.low > 0 or self.high < 0
 
-    def as_dict(self, metric: str = "ndcg@10") -> ComparisonEntry:
+    def as_dict(self, metric: str = PRIMARY_METRIC) -> ComparisonEntry:
         """The results.json "comparison" entry (its keys are defined in results_schema)."""
         if round(self.confidence, 6) != CONFIDENCE:
             raise ValueError(
@@ -115,7 +116,7 @@ def compare_tables(
     *,
     base: str = "base",
     candidate: str = "finetuned",
-    metric: str = "ndcg@10",
+    metric: str = PRIMARY_METRIC,
     resamples: int = RESAMPLES,
     confidence: float = CONFIDENCE,
     seed: int = SEED,
@@ -134,7 +135,9 @@ def compare_tables(
     return comparison
 
 
-def describe_comparison(comparison: dict[str, ComparisonEntry], metric: str = "ndcg@10") -> str:
+def describe_comparison(
+    comparison: dict[str, ComparisonEntry], metric: str = PRIMARY_METRIC
+) -> str:
     """One line per dimension, e.g. `384 dims: ndcg@10 +0.041 [+0.027, +0.056] significant win`."""
     words = {WIN: "significant win", LOSS: "significant loss"}
     lines = []

@@ -22,6 +22,7 @@ from sentence_transformers import SentenceTransformer
 
 from embedtune.data.retrieval_data import RetrievalData
 from embedtune.evaluation.metrics import MAX_K, mean_metrics, query_metrics
+from embedtune.results_schema import PRIMARY_METRIC
 from embedtune.search import CorpusIndex, encode_corpus, id_ranks, resolve_index, search
 from embedtune.search.report import search_info
 
@@ -244,7 +245,7 @@ def evaluate_retrieval(
         logger.info(
             "dim %d: ndcg@10 %.4f, mrr@10 %.4f, recall@10 %.4f",
             dim,
-            by_dim[dim].metrics["ndcg@10"],
+            by_dim[dim].metrics[PRIMARY_METRIC],
             by_dim[dim].metrics["mrr@10"],
             by_dim[dim].metrics["recall@10"],
         )

@@ -5,7 +5,9 @@ from __future__ import annotations
 from sentence_transformers.base.evaluation.evaluator import BaseEvaluator
 
 from embedtune.data.retrieval_data import RetrievalData
-from embedtune.evaluation.retrieval import RetrievalEvaluation, evaluate_retrieval
+from embedtune.evaluation.evaluator import RetrievalEvaluator
+from embedtune.evaluation.retrieval import RetrievalEvaluation
+from embedtune.results_schema import PRIMARY_METRIC
 
 # What selection maximises unless --best-dim names one dim: nDCG@10 averaged over the trained
 # Matryoshka dims, which is what the Matryoshka loss optimises (one dim alone let checkpoints
@@ -13,7 +15,7 @@ from embedtune.evaluation.retrieval import RetrievalEvaluation, evaluate_retriev
 MEAN_NDCG = "mean_ndcg@10"
 
 
-def metric_key(dim: int, metric: str = "ndcg@10") -> str:
+def metric_key(dim: int, metric: str = PRIMARY_METRIC) -> str:
     return f"dim_{dim}_{metric}"
 
 
@@ -25,12 +27,12 @@ def selection_key(best_dim: int | None) -> str:
 def selection_score(evaluation: RetrievalEvaluation, best_dim: int | None) -> float:
     """The selection metric of one evaluation (see MEAN_NDCG)."""
     if best_dim is not None:
-        return evaluation.by_dim[best_dim].metrics["ndcg@10"]
+        return evaluation.by_dim[best_dim].metrics[PRIMARY_METRIC]
     return mean_ndcg(evaluation)
 
 
 def mean_ndcg(evaluation: RetrievalEvaluation) -> float:
-    return sum(evaluation.by_dim[d].metrics["ndcg@10"] for d in evaluation.dims) / len(
+    return sum(evaluation.by_dim[d].metrics[PRIMARY_METRIC] for d in evaluation.dims) / len(
         evaluation.dims
     )
 
@@ -43,45 +45,25 @@ def describe_selection_metric(best_dim: int | None, dims: list[int]) -> str:
 
 class MatryoshkaRetrievalEvaluator(BaseEvaluator):
     """Reports `<name>_dim_<d>_<metric>` for every dimension and `<name>_mean_ndcg@10`;
-    primary: `selection_key(best_dim)`. `index` and `ignore_identical_ids` as for the test
-    evaluation, so checkpoints and the base are scored with the same search."""
+    primary: `selection_key(best_dim)`. Scores with the run's `RetrievalEvaluator`, so
+    checkpoints, the base and the test queries are measured with the same search."""
 
     def __init__(
         self,
         data: RetrievalData,
-        dims: list[int],
+        evaluator: RetrievalEvaluator,
         *,
         best_dim: int | None,
         name: str = "retrieval",
-        query_prompt: str | None = None,
-        document_prompt: str | None = None,
-        batch_size: int = 64,
-        index: str = "auto",
-        ignore_identical_ids: bool = False,
     ) -> None:
         super().__init__()
-        self.data, self.dims, self.name = data, dims, name
-        self.query_prompt, self.document_prompt, self.batch_size = (
-            query_prompt,
-            document_prompt,
-            batch_size,
-        )
-        self.index, self.ignore_identical_ids = index, ignore_identical_ids
+        self.data, self.evaluator, self.name = data, evaluator, name
         self.primary_metric = selection_key(best_dim)
 
     def __call__(
         self, model, output_path=None, epoch: int = -1, steps: int = -1
     ) -> dict[str, float]:
-        evaluation = evaluate_retrieval(
-            model,
-            self.data,
-            self.dims,
-            query_prompt=self.query_prompt,
-            document_prompt=self.document_prompt,
-            batch_size=self.batch_size,
-            index=self.index,
-            ignore_identical_ids=self.ignore_identical_ids,
-        )
+        evaluation = self.evaluator.evaluate(model, self.data)
         metrics = {
             metric_key(dim, name): value
             for dim, result in evaluation.by_dim.items()

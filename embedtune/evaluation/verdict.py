@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from embedtune.reporting.results_schema import outcome, read_comparison_entry
+from embedtune.results_schema import outcome, read_comparison_entry
 
 
 def test_outcomes(comparison: dict[str, dict[str, Any]]) -> dict[str, str]:

@@ -42,39 +42,3 @@ def exported_config(
     config = dataclasses.replace(config, dims=dims, best_dim=dims[0], max_seq_length=length)
     object.__setattr__(config, "base_model", str(folder))  # no weights: not re-resolved
     return config
-
-
-def run_evaluate_exported(folder: str | Path, config: FinetuneConfig) -> dict[str, Any]:
-    """As workflow.run_evaluate, with the exported encoder in place of the torch model."""
-    from embedtune.run_outputs import StagedOutputs, output_lock
-    from embedtune.search import require_index_package
-    from embedtune.workflow import drop_stale_deployment, write_outputs
-
-    require_index_package(config.index)
-    with output_lock(config.output):
-        staged = StagedOutputs(config.output)
-        results, evaluations, data = _evaluate(Path(folder).expanduser(), config, staged.staging)
-        write_outputs(staged.staging, results, evaluations, data)
-        staged.commit()
-        drop_stale_deployment(config.output, results)
-    return results
-
-
-def _evaluate(folder: Path, config: FinetuneConfig, staging: Path) -> tuple[Any, Any, Any]:
-    from embedtune.config import model_display_name
-    from embedtune.export.loader import load_exported, read_record
-    from embedtune.workflow import evaluate_loaded, load_data
-
-    data = load_data(config, require_train=False)
-    record = read_record(folder)
-    encoder = load_exported(folder, max_seq_length=config.max_seq_length)
-    logger.info("Evaluating the exported model %s (%s)", folder, record["name"])
-    exported = {
-        "format": record["format"],
-        "precision": record["precision"],
-        "file": record["file"],
-        "source_model": record.get("source_model"),
-        "max_seq_length": encoder.max_seq_length,
-    }
-    name = model_display_name(str(folder))
-    return evaluate_loaded(encoder, name, data, config, staging, {"exported": exported})

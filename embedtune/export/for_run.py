@@ -12,6 +12,7 @@ import torch
 
 from embedtune.config import FinetuneConfig
 from embedtune.data.retrieval_data import RetrievalData
+from embedtune.evaluation.evaluator import RetrievalEvaluator
 from embedtune.evaluation.retrieval import RetrievalEvaluation, evaluated_query_ids
 from embedtune.export.export import export_model
 from embedtune.export.formats import check_packages, target_from_name
@@ -19,7 +20,7 @@ from embedtune.export.latency import measure_latency
 from embedtune.export.loader import load_exported
 from embedtune.export.reevaluate import compare_to_torch, evaluate_exported
 from embedtune.io import write_json_atomic
-from embedtune.reporting.results_schema import DEPLOYMENT_FILE, MODEL_DIR
+from embedtune.results_schema import DEPLOYMENT_FILE, MODEL_DIR
 
 logger = logging.getLogger(__name__)
 
@@ -99,15 +100,7 @@ def export_for_run(
         folder / name, max_seq_length=config.max_seq_length, threads=torch.get_num_threads()
     )
     logger.info("Evaluating the %s export on the test queries", target.name)
-    exported = evaluate_exported(
-        encoder,
-        data,
-        config.dims,
-        query_prompt=config.query_prompt,
-        document_prompt=config.document_prompt,
-        batch_size=config.eval_batch_size,
-        ignore_identical_ids=config.ignore_identical_ids,
-    )
+    exported = evaluate_exported(encoder, data, RetrievalEvaluator.from_config(config))
     block: dict[str, Any] = {
         "name": target.name,
         "format": target.format,

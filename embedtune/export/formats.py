@@ -7,13 +7,15 @@ import importlib.util
 from dataclasses import dataclass
 
 from embedtune.errors import ConfigError
+from embedtune.results_schema import EXPORT_RECORD  # noqa: F401 - re-exported
 
 ONNX, OPENVINO = "onnx", "openvino"
 FORMATS = (ONNX, OPENVINO)
 FP32, INT8 = "fp32", "int8"
 PRECISIONS = (FP32, INT8)
 EXTRA_HINT = "pip install 'embedtune[export]'"
-EXPORT_RECORD = "embedtune_export.json"  # what was exported, from what, how
+# config.export's values: onnx, onnx-int8, openvino, openvino-int8
+EXPORT_NAMES = tuple(f if p == FP32 else f"{f}-{p}" for f in FORMATS for p in PRECISIONS)
 
 # Sentence Transformers' backend folders and names (`backend="onnx"|"openvino"`; a quantized
 # file is picked with model_kwargs={"file_name": ...}; "qint8_quantized" is ST's suffix for a

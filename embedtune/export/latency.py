@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from embedtune.reporting.hardware import describe_hardware
+from embedtune.hardware import describe_hardware
 
 logger = logging.getLogger(__name__)
 

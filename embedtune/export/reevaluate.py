@@ -9,8 +9,9 @@ from typing import Any
 
 from embedtune.data.retrieval_data import RetrievalData
 from embedtune.evaluation.bootstrap import paired_bootstrap
-from embedtune.evaluation.retrieval import RetrievalEvaluation, encode_task, evaluate_retrieval
-from embedtune.reporting.results_schema import PRIMARY_METRIC, comparison_entry
+from embedtune.evaluation.evaluator import RetrievalEvaluator
+from embedtune.evaluation.retrieval import RetrievalEvaluation
+from embedtune.results_schema import PRIMARY_METRIC, comparison_entry
 
 logger = logging.getLogger(__name__)
 
@@ -57,23 +58,7 @@ def compare_to_torch(
 
 
 def evaluate_exported(
-    encoder: Any,
-    data: RetrievalData,
-    dims: list[int],
-    *,
-    query_prompt: str | None = None,
-    document_prompt: str | None = None,
-    batch_size: int = 64,
-    ignore_identical_ids: bool = False,
+    encoder: Any, data: RetrievalData, evaluator: RetrievalEvaluator
 ) -> RetrievalEvaluation:
-    """The evaluator's own scoring, with the exported encoder in place of the torch model."""
-    encoded = encode_task(
-        encoder,
-        data,
-        query_prompt=query_prompt,
-        document_prompt=document_prompt,
-        batch_size=batch_size,
-    )
-    return evaluate_retrieval(
-        None, data, dims, encoded=encoded, ignore_identical_ids=ignore_identical_ids
-    )
+    """The run's evaluator, with the exported encoder in place of the torch model."""
+    return evaluator.evaluate(encoder, data, show_progress_bar=True)

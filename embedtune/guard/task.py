@@ -18,6 +18,7 @@ from embedtune.data.retrieval_data import RetrievalData
 from embedtune.data.sources import DataOptions, load_retrieval_data
 from embedtune.errors import DataError
 from embedtune.evaluation.bootstrap import compare_tables, describe_comparison, per_query_table
+from embedtune.evaluation.evaluator import RetrievalEvaluator
 from embedtune.evaluation.retrieval import (
     RetrievalEvaluation,
     evaluated_query_ids,
@@ -73,9 +74,7 @@ def evaluate_on(
 ) -> RetrievalEvaluation:
     """`model` on `data`'s test queries at every dim: the run's evaluator, prompts and batch
     size and index (no progress bar: the guard and validation are scored often)."""
-    from embedtune.workflow import evaluate  # workflow imports this module
-
-    return evaluate(model, data, config, show_progress_bar=False)
+    return RetrievalEvaluator.from_config(config).evaluate(model, data)
 
 
 def evaluate_guard(
@@ -92,7 +91,7 @@ def guard_change(base: RetrievalEvaluation, candidate: RetrievalEvaluation) -> d
 
 def guard_ok(entry: dict[str, Any], tolerance: float = GUARD_TOLERANCE) -> bool:
     """A guard change is acceptable when the drop is within `tolerance` or not significant."""
-    from embedtune.reporting.results_schema import read_comparison_entry
+    from embedtune.results_schema import read_comparison_entry
 
     delta, _low, high, _significant = read_comparison_entry(entry)
     return delta >= -tolerance or high >= 0

@@ -29,7 +29,7 @@ from embedtune.evaluation.retrieval import RetrievalEvaluation
 from embedtune.evaluation.trainer_evaluator import describe_selection_metric, selection_score
 from embedtune.guard.task import GUARD_TOLERANCE, Guard, evaluate_on, guard_change, guard_ok
 from embedtune.merging.linear import StateDict, load_merged
-from embedtune.reporting.results_schema import read_comparison_entry
+from embedtune.results_schema import PRIMARY_METRIC, read_comparison_entry
 
 logger = logging.getLogger(__name__)
 GRID = tuple(round(i / 10, 1) for i in range(11))  # base weights scored by auto
@@ -135,7 +135,7 @@ def _score_guard(
         entry = guard_change(guard.base, evaluation)[dim]
         delta, low, high, _ = read_comparison_entry(entry)
         points[weight].update(
-            guard=round(evaluation.by_dim[config.verdict_dim].metrics["ndcg@10"], 6),
+            guard=round(evaluation.by_dim[config.verdict_dim].metrics[PRIMARY_METRIC], 6),
             guard_change=round(delta, 6),
             guard_ci95=[round(low, 6), round(high, 6)],
             guard_ok=guard_ok(entry),

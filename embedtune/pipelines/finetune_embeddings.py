@@ -13,6 +13,7 @@ from embedtune.export.for_run import check_export_setting
 from embedtune.pipelines.remote_outputs import copy_run_outputs, runs_in_this_process
 from embedtune.pipelines.remote_settings import RemoteSettings, apply_remote_settings
 from embedtune.pipelines.run_links import run_links
+from embedtune.pipelines.transport import transport_dict
 from embedtune.run_outputs import check_base_model_outside_output, output_lock
 from embedtune.search import require_index_package
 from embedtune.steps.data_loader import load_and_split_data
@@ -26,7 +27,8 @@ MODEL_NAME = "embedtune-finetuned-embeddings"
 
 
 @pipeline(enable_cache=False)
-def finetune_embeddings(config: dict[str, Any]) -> None:
+def finetune_embeddings(config: dict[str, Any], sequence_length: dict | None = None) -> None:
+    """`sequence_length`: how max_seq_length was chosen (results.json `sequence_length`)."""
     train_pairs, test_set = load_and_split_data(config)
     base_evaluation = evaluate_base_model(train_pairs, test_set, config)
     model, training_summary = finetune_model(train_pairs, test_set, config)
@@ -50,6 +52,7 @@ def finetune_embeddings(config: dict[str, Any]) -> None:
         config,
         export=export,
         finetuned_model=model,
+        sequence_length=sequence_length,
     )
 
 
@@ -75,13 +78,15 @@ def run_pipeline(
     if remote is None:  # local steps: --index faiss-* needs faiss here (a remote image has its own)
         require_index_package(config.index)
         check_export_setting(config)  # --export: its packages, before any training
-    if config.max_seq_length is None and remote is None:
-        # every step rebuilds the config: the length the data needs is resolved once, here
+    sequence_length = None
+    if remote is None:
+        # every step rebuilds the config: the length the data needs is resolved once, here,
+        # and recorded as the CLI run records it
         from embedtune.workflow import load_data, resolve_sequence_length
 
-        config, _ = resolve_sequence_length(config, load_data(config))
+        config, sequence_length = resolve_sequence_length(config, load_data(config))
     with output_lock(config.output):  # the local orchestrator runs the steps in this process
-        run = pipeline_(config=config.public_dict())
+        run = pipeline_(config=transport_dict(config), sequence_length=sequence_length)
         if not runs_in_this_process():  # the steps wrote OUTPUT on a container's disk
             copy_run_outputs(run, config.output)
     report = run.steps["visualize_evaluation"].outputs["evaluation_report"][0].load()

@@ -12,6 +12,7 @@ from zenml import Model, pipeline
 from embedtune.config import FinetuneConfig
 from embedtune.curve.fractions import DEFAULT_FRACTIONS, validate_fractions
 from embedtune.curve.run import check_curve_config, check_curve_output, plan_curve
+from embedtune.pipelines.transport import transport_dict
 from embedtune.run_outputs import check_base_model_outside_output, output_lock
 from embedtune.steps.curve import compute_learning_curve
 from embedtune.steps.data_loader import load_and_split_data
@@ -48,7 +49,7 @@ def run_curve_pipeline(
     )
     with output_lock(config.output):  # the local orchestrator runs the steps in this process
         run = learning_curve.with_options(model=model)(
-            config=config.public_dict(), fractions=fractions
+            config=transport_dict(config), fractions=fractions
         )
     curve = run.steps["compute_learning_curve"].outputs["learning_curve"][0].load()
     logger.info(

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 from embedtune.io import write_json_atomic, write_text_atomic
 from embedtune.reporting.model_card import write_model_card
 from embedtune.reporting.results import write_results
-from embedtune.reporting.results_schema import DEPLOYMENT_FILE
+from embedtune.results_schema import DEPLOYMENT_FILE
+from embedtune.run_files import publish_model, save_model_folder
 from embedtune.run_outputs import StagedOutputs
-from embedtune.workflow import publish_model, save_model_folder
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer

@@ -11,7 +11,6 @@ run scored the baselines, BM25 (which has no embedding size) is a dashed horizon
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,8 +19,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from embedtune.io import atomic_file
-from embedtune.reporting.results_schema import PRIMARY_METRIC
+from embedtune.reporting.figure_png import figure_png
 from embedtune.reporting.results_view import DimRow, ResultsView
+from embedtune.results_schema import PRIMARY_METRIC
 
 BASE_COLOR, MODEL_COLOR = "#9aa5b1", "#1f77b4"
 WIN_COLOR, LOSS_COLOR, TIE_COLOR = "#2ca02c", "#d62728", "#6b7785"
@@ -55,12 +55,6 @@ def evaluation_png(
     """The chart as PNG bytes (for the HTML report and visualizations); `narrow`: the layout
     for a phone-width page (report.html shows it below 560 px)."""
     return figure_png(build_figure(results, metric, narrow=narrow))
-
-
-def figure_png(fig: Figure) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()
 
 
 # Font sizes in points (the figure is drawn at DPI): the smallest stays legible once the page

@@ -11,7 +11,8 @@ from typing import Any
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from embedtune.reporting.chart import BASE_COLOR, LOSS_COLOR, MODEL_COLOR, WIN_COLOR, figure_png
+from embedtune.reporting.chart import BASE_COLOR, LOSS_COLOR, MODEL_COLOR, WIN_COLOR
+from embedtune.reporting.figure_png import figure_png
 from embedtune.reporting.results_view import ResultsView
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from embedtune.reporting.results_schema import PRIMARY_METRIC, read_comparison_entry
+from embedtune.results_schema import PRIMARY_METRIC, read_comparison_entry
 
 IN_DOMAIN_COLOR, GUARD_COLOR = "#1f77b4", "#8c564b"
 
@@ -97,7 +97,7 @@ def build_merge_figure(results: dict[str, Any]) -> Figure | None:
 
 
 def merge_curve_png(results: dict[str, Any]) -> bytes | None:
-    from embedtune.reporting.chart import figure_png
+    from embedtune.reporting.figure_png import figure_png
 
     fig = build_merge_figure(results)
     return None if fig is None else figure_png(fig)

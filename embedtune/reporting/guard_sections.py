@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from embedtune.reporting.html_sections import _delta_cell, definition_list, e, fmt, table
-from embedtune.reporting.results_schema import PRIMARY_METRIC
+from embedtune.results_schema import PRIMARY_METRIC
 
 
 def guard_section(results: dict[str, Any]) -> str:

@@ -16,11 +16,12 @@ from embedtune.reporting import guard_sections
 from embedtune.reporting import html_sections as sections
 from embedtune.reporting.chart import evaluation_png
 from embedtune.reporting.curve_chart import curve_png
+from embedtune.reporting.data_quality_section import data_quality_section
 from embedtune.reporting.export_section import export_section
 from embedtune.reporting.guard_chart import merge_curve_png
 from embedtune.reporting.html_sections import e
-from embedtune.reporting.results_schema import PRIMARY_METRIC
 from embedtune.reporting.results_view import ResultsView
+from embedtune.results_schema import PRIMARY_METRIC
 
 _CSS = """
 *{box-sizing:border-box}
@@ -114,6 +115,7 @@ def render_html_report(results: dict[str, Any]) -> str:
         sections.metrics_section(view),
         sections.origin_section(view),
         sections.training_section(view),
+        data_quality_section(results),
         sections.timings_section(view),
         sections.hardware_section(view),
     ]

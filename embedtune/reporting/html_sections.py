@@ -10,14 +10,14 @@ import html
 import re
 from typing import Any
 
-from embedtune.reporting.results_schema import (
+from embedtune.reporting.results_view import DimRow, ResultsView
+from embedtune.results_schema import (
     PRIMARY_METRIC,
     ComparisonEntry,
     QueryExample,
     outcome,
     read_comparison_entry,
 )
-from embedtune.reporting.results_view import DimRow, ResultsView
 
 OUTCOME_WORDS = {"win": "significant win", "loss": "significant loss", "tie": "not significant"}
 OUTCOME_CLASS = {"win": "win", "loss": "loss", "tie": "ns"}

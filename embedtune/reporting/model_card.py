@@ -16,17 +16,14 @@ from typing import Any
 from urllib.parse import quote
 
 from embedtune.io import write_text_atomic
-from embedtune.reporting.results_schema import PRIMARY_METRIC
+from embedtune.loss_registry import LOSS_SPECS
 from embedtune.reporting.results_view import ResultsView
+from embedtune.results_schema import PRIMARY_METRIC
 
 README = "README.md"
 # Hub ids of base models known by a short name (the offline default is a copy of this one).
 KNOWN_HUB_IDS = {"all-MiniLM-L6-v2": "sentence-transformers/all-MiniLM-L6-v2"}
-LOSS_NAMES = {
-    "mnrl": "MultipleNegativesRankingLoss",
-    "cached_mnrl": "CachedMultipleNegativesRankingLoss",
-    "gist": "GISTEmbedLoss (the base model as guide)",
-}
+LOSS_NAMES = {name: spec.label for name, spec in LOSS_SPECS.items()}
 OUTCOME_WORDS = {
     "win": "significant gain",
     "loss": "significant loss",

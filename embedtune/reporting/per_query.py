@@ -14,7 +14,7 @@ from typing import Any
 from embedtune.data.retrieval_data import RetrievalData
 from embedtune.evaluation.bootstrap import per_query_table
 from embedtune.evaluation.retrieval import RetrievalEvaluation
-from embedtune.reporting.results_schema import (
+from embedtune.results_schema import (
     BASE,
     FINETUNED,
     MODEL,

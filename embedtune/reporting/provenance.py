@@ -6,8 +6,6 @@ Written to results.json as "provenance", so two results can be told apart (or sh
 
 from __future__ import annotations
 
-import hashlib
-import json
 import shlex
 import subprocess
 import sys
@@ -15,6 +13,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from embedtune.data.fingerprint import data_fingerprint
 from embedtune.data.retrieval_data import RetrievalData
 
 PACKAGES = (
@@ -61,28 +60,6 @@ def git_commit() -> dict[str, Any]:
     commit = _git(["rev-parse", "HEAD"], package)
     status = _git(["status", "--porcelain", "--untracked-files=no", "--", "."], package)
     return {"commit": commit, "dirty": bool(status) if status is not None else None}
-
-
-def data_fingerprint(data: RetrievalData) -> str:
-    """sha256 over the training pairs, corpus, test queries and qrels, in a canonical order.
-
-    The same data gives the same fingerprint whatever the order rows were read in.
-    """
-    digest = hashlib.sha256()
-
-    def feed(kind: str, records: list) -> None:
-        digest.update(kind.encode())
-        for record in records:
-            digest.update(json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode())
-            digest.update(b"\n")
-
-    columns = sorted(data.train.column_names)
-    train = sorted(zip(*(data.train[c] for c in columns))) if len(data.train) else []
-    feed("train:" + ",".join(columns), [list(row) for row in train])
-    feed("corpus", sorted(data.corpus.items()))
-    feed("queries", sorted(data.queries.items()))
-    feed("qrels", sorted((q, sorted(docs)) for q, docs in data.relevant.items()))
-    return f"sha256:{digest.hexdigest()}"
 
 
 def command_line(argv: list[str] | None = None) -> str:

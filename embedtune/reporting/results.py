@@ -7,7 +7,7 @@ from typing import Any
 
 from embedtune.evaluation.retrieval import RetrievalEvaluation
 from embedtune.io import write_json_atomic
-from embedtune.reporting.results_schema import (
+from embedtune.results_schema import (
     EVALUATE,
     FINETUNE,
     MODEL,

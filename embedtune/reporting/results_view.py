@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from embedtune.reporting.results_schema import (
+from embedtune.results_schema import (
     BASE,
     EVALUATE,
     FINETUNE,

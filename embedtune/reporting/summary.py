@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from embedtune.reporting.results_schema import (
+from embedtune.reporting.results_view import DimRow, ResultsView
+from embedtune.results_schema import (
     DEPLOYMENT_FILE,
     PRIMARY_METRIC,
     read_comparison_entry,
 )
-from embedtune.reporting.results_view import DimRow, ResultsView
 
 BUILT_IN_DATA = "built-in demonstration data"
 

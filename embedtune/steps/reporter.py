@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,22 +14,14 @@ from zenml.artifacts.unmaterialized_artifact import UnmaterializedArtifact
 
 from embedtune.config import FinetuneConfig
 from embedtune.data.retrieval_data import RetrievalData
-from embedtune.deployment.outputs import deployment_summary
 from embedtune.evaluation.retrieval import RetrievalEvaluation
-from embedtune.io import write_json_atomic
 from embedtune.materializers.report_materializer import EvaluationReport
 from embedtune.pipelines.remote_outputs import ensure_model_folder
 from embedtune.reporting.html_report import render_html_report
-from embedtune.reporting.results_schema import DEPLOYMENT_FILE
 from embedtune.reporting.summary import metadata_summary
+from embedtune.run_files import drop_stale_deployment, publish_model, push_if_asked, write_outputs
 from embedtune.run_outputs import StagedOutputs
-from embedtune.workflow import (
-    drop_stale_deployment,
-    finetune_results,
-    publish_model,
-    push_if_asked,
-    write_outputs,
-)
+from embedtune.run_results import Comparisons, add_comparisons, finetune_results
 
 
 @step
@@ -51,6 +44,7 @@ def visualize_evaluation(
     config: dict[str, Any],
     finetuned_model: UnmaterializedArtifact,
     export: dict | None = None,
+    sequence_length: dict | None = None,
 ) -> Annotated[EvaluationReport, "evaluation_report"]:
     """`finetuned_model`: loaded only to push when save_model ran in another container."""
     settings = FinetuneConfig(**config)
@@ -71,23 +65,23 @@ def visualize_evaluation(
         data=data,
         training=training,
         selection=training_summary["selection"],
-        extra={**published_model, **training_summary.get("guard_and_merge", {})},
+        extra={
+            **published_model,
+            **training_summary.get("guard_and_merge", {}),
+            **({"sequence_length": sequence_length} if sequence_length else {}),
+        },
     )
     results["timings"] = pipeline_timings(base_evaluation, finetuned_evaluation, training_summary)
-    if baselines.get("block"):
-        results["baselines"] = baselines["block"]
-        evaluations.update(
-            {k: RetrievalEvaluation.from_dict(v) for k, v in baselines["evaluations"].items()}
-        )
     if export:  # export_model's block (--export)
         results["export"] = export
+    comparisons = Comparisons.from_dict(baselines)
+    deployment = comparisons.deployment
+    if deployment and export and export.get("latency"):  # the export's timing, as a local run
+        comparisons = dataclasses.replace(
+            comparisons, deployment={**deployment, "latency": export["latency"]}
+        )
     staged = StagedOutputs(settings.output, fresh=False)
-    deployment = baselines.get("deployment")  # --deployment: the matrix and what it was run on
-    if deployment:
-        if export and export.get("latency"):  # the export's timing, as a local run adds it
-            deployment = {**deployment, "latency": export["latency"]}
-        write_json_atomic(staged.staging / DEPLOYMENT_FILE, deployment)
-        results["deployment"] = deployment_summary(deployment, model_label=deployment["model"])
+    add_comparisons(results, evaluations, comparisons, staged.staging)
     if settings.push_to_hub:
         ensure_model_folder(finetuned_model.load, settings, staged.staging)
     write_outputs(staged.staging, results, evaluations, data)
@@ -98,7 +92,9 @@ def visualize_evaluation(
     tag_model_version(results["verdict"]["selected"])
     chart = (Path(settings.output) / "evaluation.png").read_bytes()
     per_query = json.loads((Path(settings.output) / "per_query.json").read_text("utf-8"))
-    return EvaluationReport(results, chart, render_html_report(results), per_query, deployment)
+    return EvaluationReport(
+        results, chart, render_html_report(results), per_query, comparisons.deployment
+    )
 
 
 def pipeline_timings(base: dict, finetuned: dict, training_summary: dict) -> dict[str, float]:

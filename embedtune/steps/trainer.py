@@ -14,13 +14,14 @@ from embedtune.config import FinetuneConfig
 from embedtune.data.retrieval_data import RetrievalData
 from embedtune.guard.outputs import guard_and_merge_blocks
 from embedtune.guard.task import evaluate_guard, load_guard
+from embedtune.hardware import describe_hardware
 from embedtune.materializers.sentence_transformer_materializer import (
     SentenceTransformerMaterializer,
 )
-from embedtune.reporting.hardware import describe_hardware
 from embedtune.timings import Timings
 from embedtune.training.checkpoint_cleanup import remove_finished_checkpoints
-from embedtune.workflow import load_base_model, train
+from embedtune.training.train_and_select import train
+from embedtune.workflow import load_base_model
 
 
 @step(output_materializers={"finetuned_model": SentenceTransformerMaterializer})

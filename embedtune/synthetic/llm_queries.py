@@ -199,6 +199,7 @@ def _generate_with_ray(
     rows = generate_rows_with_ray(
         todo,
         llm,
+        make_task=sentence_pair_task,
         task_name=TASK_NAME,
         context=context,
         hard_negative=hard_negative,

@@ -19,7 +19,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -105,6 +105,7 @@ def generate_rows_with_ray(
     chunks: Sequence[Chunk],
     llm: Any,
     *,
+    make_task: Callable[..., Any],
     task_name: str,
     context: str,
     hard_negative: bool,
@@ -113,12 +114,12 @@ def generate_rows_with_ray(
     cache_dir: Path,
 ) -> dict[str, dict]:
     """distilabel's output row of each chunk (chunk id -> row) from a Ray run of the query
-    task; a chunk without a row is missing from the result (the caller counts it as dropped)."""
+    task; a chunk without a row is missing from the result (the caller counts it as dropped).
+    `make_task`: the query task's factory (llm_queries.sentence_pair_task), passed in so this
+    runner does not import the module that calls it."""
     check_ray()
     from distilabel.pipeline import Pipeline
     from distilabel.steps import LoadDataFromDicts, StepResources
-
-    from embedtune.synthetic.llm_queries import sentence_pair_task
 
     with Pipeline(name=PIPELINE_NAME, cache_dir=str(cache_dir)) as pipeline:
         load = LoadDataFromDicts(
@@ -126,7 +127,7 @@ def generate_rows_with_ray(
             data=[{"chunk_id": c.id, "anchor": c.text} for c in chunks],
             batch_size=batch_size,
         )
-        task = sentence_pair_task(
+        task = make_task(
             llm,
             context,
             hard_negative,

@@ -19,6 +19,7 @@ from transformers.trainer_utils import get_last_checkpoint
 from embedtune import distributed
 from embedtune.config import FinetuneConfig
 from embedtune.data.retrieval_data import DOCUMENT, QUERY, RetrievalData, negative_columns
+from embedtune.evaluation.evaluator import RetrievalEvaluator
 from embedtune.evaluation.trainer_evaluator import MatryoshkaRetrievalEvaluator
 from embedtune.logging_setup import quiet_trainer
 from embedtune.training.arguments import build_training_arguments
@@ -39,6 +40,7 @@ class TrainingSummary:
     best_metric: float | None
     epoch_metrics: list[dict[str, float]]  # every validation evaluation (step, epoch, metrics)
     hard_negative_mining: dict | None = None  # the mining report, when negatives were mined
+    query_filter: dict | None = None  # --filter: what the query filter dropped (data/query_filter)
     model_selection: dict | None = None  # see embedtune.training.selection
     stopped_early: bool = False
     learning_rate: float | None = None  # the rate trained with (the chosen one under auto)
@@ -140,14 +142,7 @@ def finetune(
     evaluator = callbacks = None
     if validation is not None:
         evaluator = MatryoshkaRetrievalEvaluator(
-            validation,
-            config.dims,
-            best_dim=config.best_dim,
-            query_prompt=config.query_prompt,
-            document_prompt=config.document_prompt,
-            batch_size=config.eval_batch_size,
-            index=config.index,
-            ignore_identical_ids=config.ignore_identical_ids,
+            validation, RetrievalEvaluator.from_config(config), best_dim=config.best_dim
         )
         callbacks = [EvaluateAtEnd()]
         if base_score is not None:

@@ -9,15 +9,11 @@
 from __future__ import annotations
 
 from sentence_transformers import SentenceTransformer
-from sentence_transformers.sentence_transformer.losses import (
-    CachedMultipleNegativesRankingLoss,
-    GISTEmbedLoss,
-    MatryoshkaLoss,
-    MultipleNegativesRankingLoss,
-)
+from sentence_transformers.sentence_transformer.losses import MatryoshkaLoss
 from torch import nn
 
 from embedtune.errors import ConfigError
+from embedtune.loss_registry import LOSS_SPECS
 
 
 def build_loss(
@@ -29,17 +25,18 @@ def build_loss(
     guide: SentenceTransformer | None = None,
     gather_across_devices: bool = False,
 ) -> nn.Module:
-    """`gather_across_devices`: under DDP, every rank's embeddings join the in-batch candidates
+    """MatryoshkaLoss around the loss `name` (embedtune/loss_registry.py).
+    `gather_across_devices`: under DDP, every rank's embeddings join the in-batch candidates
     (N processes with batch B score against N*B, like one process with batch N*B)."""
-    gather = {"gather_across_devices": gather_across_devices}
-    if name == "mnrl":
-        inner = MultipleNegativesRankingLoss(model, **gather)
-    elif name == "cached_mnrl":
-        inner = CachedMultipleNegativesRankingLoss(model, mini_batch_size=mini_batch_size, **gather)
-    elif name == "gist":
-        if guide is None:
-            raise ConfigError("the gist loss needs a guide model (the base model)")
-        inner = GISTEmbedLoss(model, guide=guide, **gather)
-    else:
-        raise ConfigError(f"unknown loss {name!r}")
+    spec = LOSS_SPECS.get(name)
+    if spec is None:
+        raise ConfigError(f"unknown loss {name!r}; known: {sorted(LOSS_SPECS)}")
+    if spec.needs_guide and guide is None:
+        raise ConfigError(f"the {name} loss needs a guide model (the base model)")
+    inner = spec.build(
+        model,
+        guide=guide,
+        mini_batch_size=mini_batch_size,
+        gather_across_devices=gather_across_devices,
+    )
     return MatryoshkaLoss(model, inner, matryoshka_dims=dims)

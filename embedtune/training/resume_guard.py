@@ -18,20 +18,12 @@ from typing import Any
 from embedtune.config import FinetuneConfig
 from embedtune.errors import ConfigError
 from embedtune.io import write_json_atomic
+from embedtune.settings import settings_of
 
 logger = logging.getLogger(__name__)
 RECORD = "embedtune_run.json"
-SHAPING = (
-    "base_model", "data", "split", "query_column", "document_column", "negative_column",
-    "test_fraction", "max_train_pairs", "dims", "max_seq_length", "query_prompt",
-    "document_prompt", "loss", "mini_batch_size", "hard_negatives", "num_negatives",
-    "hard_negative_range_min", "hard_negative_range_max", "hard_negative_relative_margin",
-    "rescore_model", "epochs", "batch_size", "gradient_accumulation_steps", "learning_rate",
-    "warmup_ratio", "lr_scheduler_type", "weight_decay", "eval_every", "early_stopping_patience",
-    "validation_fraction", "max_validation_queries", "best_dim", "seed", "extra",
-    "lora", "lora_alpha", "lora_dropout", "lora_target_modules", "attention_dropout",
-    "model_dtype", "gather_across_devices",
-)  # fmt: skip
+# The settings that change the model trained (FinetuneConfig fields with shapes_training).
+SHAPING = tuple(info.name for info in settings_of(FinetuneConfig) if info.shapes_training)
 
 
 def _record(config: FinetuneConfig, fingerprint: str) -> dict[str, Any]:

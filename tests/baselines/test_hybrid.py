@@ -10,7 +10,7 @@ from embedtune.baselines.hybrid import RRF_K, evaluate_hybrid, reciprocal_rank_f
 from embedtune.baselines.rankings import evaluated_query_ids
 from embedtune.deployment.encoded import dense_rankings, evaluate_encoded
 from embedtune.evaluation.retrieval import RetrievalEvaluation
-from embedtune.reporting.results_schema import comparison_entry
+from embedtune.results_schema import comparison_entry
 
 DIMS = [384, 128]
 

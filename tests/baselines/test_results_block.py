@@ -9,8 +9,8 @@ import pytest
 
 from embedtune.reporting.chart import BM25_LABEL, build_figure
 from embedtune.reporting.html_report import render_html_report
-from embedtune.reporting.results_schema import ResultsError, comparison_entry, validate_results
 from embedtune.reporting.summary import cli_summary, metadata_summary
+from embedtune.results_schema import ResultsError, comparison_entry, validate_results
 from tests.reporting.results_helpers import DIMS, _scores, evaluate_results, finetune_results
 
 BM25_NDCG = 0.7236

@@ -8,7 +8,7 @@ import pytest
 
 from embedtune.curve.schema import validate_curve
 from embedtune.curve.stats import verdicts
-from embedtune.reporting.results_schema import comparison_entry
+from embedtune.results_schema import comparison_entry
 
 
 def _points():

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from embedtune.reporting.results_schema import validate_results
+from embedtune.results_schema import validate_results
 from tests.conftest import REPO_ROOT, ZENML_QA, fixture_path
 
 TINY = ["--max-seq-length", "32", "--seed", "7", "--max-train-pairs", "32", "--epochs", "1"]

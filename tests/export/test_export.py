@@ -116,8 +116,8 @@ def test_export_after_a_run_is_scored_with_intervals(
     from embedtune.deployment.encoded import evaluate_encoded
     from embedtune.export.for_run import export_for_run
     from embedtune.reporting.export_section import export_section
-    from embedtune.reporting.results_schema import ExportBlock, _check
     from embedtune.reporting.results_view import ResultsView
+    from embedtune.results_schema import ExportBlock, _check
 
     staging = tmp_path / "out" / ".staging"
     staging.mkdir(parents=True)
@@ -142,7 +142,7 @@ def test_export_after_a_run_is_scored_with_intervals(
     html = export_section(ResultsView({"export": block}))
     assert "Export: onnx" in html and "95% interval" in html and "No significant" in html
     from embedtune.reporting.summary import cli_summary
-    from embedtune.workflow import drop_stale_deployment
+    from embedtune.run_files import drop_stale_deployment
     from tests.reporting.results_helpers import finetune_results
 
     summary = cli_summary({**finetune_results(), "export": block})

@@ -7,7 +7,7 @@ import pytest
 from embedtune.config import load_config
 from embedtune.errors import DataError
 from embedtune.guard.task import evaluate_guard, guard_block, guard_ok, load_guard
-from embedtune.reporting.results_schema import comparison_entry
+from embedtune.results_schema import comparison_entry
 from tests.conftest import LEGAL, ZENML_QA
 from tests.helpers import cli_error
 

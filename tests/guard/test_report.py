@@ -7,7 +7,7 @@ import pytest
 from embedtune.reporting.chart import build_figure
 from embedtune.reporting.guard_chart import build_merge_figure
 from embedtune.reporting.html_report import render_html_report
-from embedtune.reporting.results_schema import (
+from embedtune.results_schema import (
     ResultsError,
     comparison_entry,
     validate_results,

@@ -81,3 +81,77 @@ def test_finetune_embeddings_pipeline_end_to_end(tmp_path, base_model_path):
     # The reloaded model artifact is a working SentenceTransformer.
     reloaded = model_artifact.load()
     assert reloaded.encode(["hello"]).shape == (1, 384)
+
+
+# Keys whose values are times, machine paths or process facts: they differ between any two runs.
+VOLATILE = {
+    "timings",
+    "total_seconds",
+    "seconds",
+    "train_seconds",
+    "samples_per_second",
+    "steps_per_second",
+    "output_dir",
+    "model_path",
+    "adapter_path",
+    "command",
+    "created",
+    "git_commit",
+    "git_dirty",
+    # the pipeline's steps run apart (possibly on other machines): its finetune step encodes
+    # the corpus itself instead of reusing the base evaluation's encoding
+    "encoding_reuse",
+}
+VOLATILE_SUFFIXES = ("_runtime", "_per_second")  # the trainer's timings in epoch_metrics
+
+
+def comparable(value):
+    """results.json without times and paths (see VOLATILE), floats to 6 decimals."""
+    if isinstance(value, dict):
+        return {
+            k: comparable(v)
+            for k, v in value.items()
+            if k not in VOLATILE and not k.endswith(VOLATILE_SUFFIXES)
+        }
+    if isinstance(value, list):
+        return [comparable(v) for v in value]
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, str) and "/tmp" in value:
+        return "<path>"
+    return value
+
+
+def differences(a, b, where="") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        found = []
+        for key in sorted(set(a) | set(b)):
+            if key not in a or key not in b:
+                found.append(f"{where}/{key}: only in {'pipeline' if key in b else 'cli'}")
+            else:
+                found += differences(a[key], b[key], f"{where}/{key}")
+        return found
+    return [] if a == b else [f"{where}: cli {a!r} != pipeline {b!r}"[:300]]
+
+
+@pytest.mark.slow
+def test_the_cli_and_the_pipeline_write_the_same_results(tmp_path):
+    """The job is written once: the CLI run and the ZenML pipeline, on the same data and seed,
+    give the same results.json but for times and paths."""
+    from embedtune.config import load_config
+    from embedtune.pipelines.finetune_embeddings import run_pipeline
+    from embedtune.workflow import run_finetune
+
+    settings = dict(
+        data=str(ZENML_QA / "pairs.jsonl"),
+        max_train_pairs=24,
+        batch_size=8,
+        dims=[384, 64],
+        epochs=1,
+        validation_fraction=0.25,
+        learning_rate=2e-4,
+    )
+    cli = run_finetune(load_config(**settings, output=str(tmp_path / "cli")))
+    pipeline = run_pipeline(load_config(**settings, output=str(tmp_path / "pipeline")))
+    found = differences(comparable(cli), comparable(pipeline))
+    assert not found, "\n".join(found)

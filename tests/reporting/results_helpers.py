@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from embedtune.reporting.results_schema import validate_results
+from embedtune.results_schema import validate_results
 
 METRICS = ("ndcg@10", "mrr@10", "map@100", "recall@1", "recall@5", "recall@10", "recall@100")
 DIMS = [384, 256, 128, 64]

@@ -16,20 +16,20 @@ from embedtune.data.retrieval_data import RetrievalData
 from embedtune.evaluation.bootstrap import compare_tables
 from embedtune.evaluation.metrics import METRIC_NAMES
 from embedtune.evaluation.retrieval import evaluate_retrieval
+from embedtune.hardware import describe_hardware
 from embedtune.io import write_json_atomic
-from embedtune.reporting.hardware import describe_hardware
 from embedtune.reporting.html_report import render_html_report
 from embedtune.reporting.per_query import per_query_file, per_query_view
 from embedtune.reporting.provenance import provenance
 from embedtune.reporting.results import build_results, write_results
-from embedtune.reporting.results_schema import (
+from embedtune.reporting.summary import cli_summary
+from embedtune.results_schema import (
     MetricScores,
     ResultsError,
     outcome,
     read_comparison_entry,
     validate_results,
 )
-from embedtune.reporting.summary import cli_summary
 from tests.reporting.results_helpers import (
     assert_valid_results,
     evaluate_results,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from embedtune.evaluation.retrieval import evaluate_retrieval, rank_documents
-from embedtune.reporting.results_schema import SearchBlock, _check
+from embedtune.results_schema import SearchBlock, _check
 from embedtune.search import AUTO_FAISS_DOCUMENTS, CorpusIndex, resolve_index
 from embedtune.search.report import results_search_block
 

@@ -12,7 +12,7 @@ from embedtune.config import load_config
 from embedtune.data.retrieval_data import DOCUMENT, NEGATIVE, QUERY, RetrievalData
 from embedtune.errors import ConfigError
 from embedtune.training.hard_negatives import add_hard_negatives
-from embedtune.workflow import mine_negatives
+from embedtune.training.train_and_select import mine_negatives
 from tests.conftest import ZENML_QA
 
 
@@ -81,7 +81,9 @@ def test_the_candidate_pool_follows_the_protocol(base_model, pairs, tmp_path):
     assert NEGATIVE not in data.train.column_names  # the caller's data is left alone
 
     # A shared corpus: any document may be a negative (no margin, so the copy is the nearest).
-    no_margin = dataclasses.replace(config, hard_negative_relative_margin=None)
+    no_margin = dataclasses.replace(
+        config, hard_negative_relative_margin=None, false_negatives="off"
+    )  # the false-negative flag would replace the copy: tests/training/test_false_negatives.py
     shared, _ = mine_negatives(base_model, _data(pairs, pairs[QUERY][3], "given"), no_margin)
     assert shared.train[NEGATIVE][3] == pairs[QUERY][3]
 

@@ -15,6 +15,7 @@ from embedtune.config import LOSSES, FinetuneConfig
 from embedtune.data.protocol import BY_DOCUMENT
 from embedtune.data.retrieval_data import DOCUMENT, NEGATIVE, QUERY, RetrievalData
 from embedtune.evaluation.retrieval import evaluate_retrieval
+from embedtune.run_files import save_model_folder
 from embedtune.training.arguments import build_training_arguments
 from embedtune.training.finetune import finetune, prompts_for
 from embedtune.training.losses import build_loss
@@ -163,7 +164,7 @@ def test_prompts_used_in_training_and_evaluation_and_saved(tiny, tmp_path, base_
 
     # Saved with the model (whichever candidate was selected), so users' encode_query and
     # encode_document apply them.
-    path = workflow.save_model_folder(outcome.model, tmp_path / "model")
+    path = save_model_folder(outcome.model, tmp_path / "model")
     reloaded = load_model(str(path), max_seq_length=32)
     assert reloaded.prompts["query"] == QUERY_PROMPT
     assert reloaded.prompts["document"] == DOCUMENT_PROMPT

@@ -34,6 +34,7 @@ OUTPUT_FILES = {
     "per_query": "per_query.json",
 }
 MODEL_DIR = "model"
+EXPORT_RECORD = "embedtune_export.json"  # in OUTPUT/model-<format>: what was exported, how
 # Written only when asked (--deployment); results.json then holds its "deployment" summary.
 DEPLOYMENT_FILE = "deployment.json"
 
@@ -133,6 +134,45 @@ class LoraAdapter(TypedDict, total=False):
     saved_to: str  # model/adapter, relative to the output folder
 
 
+class QueryFilterBlock(TypedDict):
+    """--filter: the query filter on the training pairs (embedtune/data/query_filter.py)."""
+
+    rows: int  # training pairs before the filter
+    kept: int
+    dropped: dict[str, int]  # rule -> pairs: copy, near_duplicate, round_trip, judge
+    settings: dict[str, Any]  # top_k, copy_fraction, duplicate_similarity, rules, cross_encoder
+    examples: dict[str, list[dict[str, str]]]  # rule -> a few dropped (query, document, detail)
+
+
+class FalseNegativesBlock(TypedDict, total=False):
+    """Mined negatives flagged as probable positives (embedtune/training/false_negatives.py)."""
+
+    rule: Required[str]  # the rule in words, as applied
+    action: Required[Literal["drop", "keep"]]
+    margin: Required[float]  # flagged when base score >= positive's - margin
+    cross_encoder: Required[bool]  # --rescore-model also judged relevance
+    checked: Required[int]  # mined negatives looked at (pairs x num_negatives)
+    flagged: Required[int]
+    dropped: Required[int]  # replaced in training (action drop)
+    flagged_by_margin: int
+    flagged_by_cross_encoder: int
+    confirmed_kept: int  # negatives a reviewer confirmed (never flagged)
+    replaced_with_mined: int  # by the pair's next unflagged mined candidate
+    replaced_with_random: int  # by a random document that is no positive of the query
+    examples: Required[list[dict[str, Any]]]  # the most doubtful: texts (clipped) and scores
+    review: dict[str, Any]  # --review-negatives: dataset, pulled answers, pushed triples
+
+
+class HardNegativeMining(TypedDict, total=False):
+    pairs: Required[int]  # negatives asked for (pairs x negatives mined per pair)
+    mined: Required[int]
+    random_fallback: Required[int]
+    seconds: float
+    candidates_asked: int  # with spares: pairs x (num_negatives + spare); mined counts these
+    spare_candidates_per_pair: int  # mined beyond num_negatives to replace false negatives
+    false_negatives: FalseNegativesBlock  # absent under --false-negatives off
+
+
 class Training(TypedDict, total=False):
     """The run's settings (FinetuneConfig.public_dict) plus the training summary."""
 
@@ -148,7 +188,8 @@ class Training(TypedDict, total=False):
     optimizer_steps: int
     train_seconds: float
     samples_per_second: float
-    hard_negative_mining: dict[str, Any] | None
+    hard_negative_mining: HardNegativeMining | None
+    query_filter: QueryFilterBlock | None  # --filter (docs/data-quality.md)
     push_to_hub: str | None
     world_size: int  # processes that trained (torchrun / accelerate launch), 1 on its own
     per_device_batch_size: int
