@@ -448,6 +448,17 @@ class FinetuneConfig:
     eval_batch_size: int = setting(
         64, "texts per batch when encoding for evaluation", group="evaluation", commands=BOTH
     )
+    # A large corpus encoded by N processes of this machine (Sentence Transformers' pool:
+    # embedtune.parallel_encoding); under torchrun the ranks share the encodings instead.
+    encode_processes: int = setting(
+        1,
+        "processes of this machine that encode a large corpus (test evaluation, mining, deployment "
+        "matrix); 1: this process (docs/distributed.md)",
+        group="evaluation",
+        commands=BOTH,
+        metavar="N",
+        curve=False,  # the curve's trainings run their evaluations in one process
+    )
     # BM25 and hybrid (BM25 + the model, RRF) on the same test queries, with intervals against
     # the model and a verdict in results.json and the report: seconds of extra work.
     baselines: bool = setting(
@@ -609,7 +620,12 @@ class FinetuneConfig:
         for name in ("epochs", "batch_size", "gradient_accumulation_steps", "max_seq_length"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("mini_batch_size", "eval_batch_size", "max_validation_queries"):
+        for name in (
+            "mini_batch_size",
+            "eval_batch_size",
+            "encode_processes",
+            "max_validation_queries",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.num_negatives < 1:

@@ -22,7 +22,7 @@ from typing import Any
 from sentence_transformers import SentenceTransformer
 from transformers import set_seed
 
-from embedtune import distributed
+from embedtune import distributed, parallel_encoding
 from embedtune.config import FinetuneConfig, model_display_name
 from embedtune.data.retrieval_data import DOCUMENT, RetrievalData
 from embedtune.data.sources import DataOptions, load_retrieval_data
@@ -143,10 +143,11 @@ def run_finetune(config: FinetuneConfig) -> dict[str, Any]:
     require_index_package(config.index)  # --index faiss-* without faiss: refused before work
     # under torchrun / accelerate launch: one job across the processes
     distributed.init(float(config.extra.get("ddp_timeout", 1800)))
-    if not distributed.is_main_process():
-        return _run_finetune(config)  # trains and serves encodings; writes nothing
-    with output_lock(config.output):
-        return _run_finetune(config)
+    with parallel_encoding.for_run(config.encode_processes):  # every shared_encoding block
+        if not distributed.is_main_process():
+            return _run_finetune(config)  # trains and serves encodings; writes nothing
+        with output_lock(config.output):
+            return _run_finetune(config)
 
 
 def resolve_sequence_length(
@@ -347,7 +348,8 @@ def evaluate_loaded(
     """An evaluate run's results of a loaded model (a SentenceTransformer, or anything that
     encodes like one: an exported ONNX/OpenVINO folder), with baselines and deployment as asked."""
     count_truncation(model, data, config)
-    evaluation, encoded = evaluate_test(model, data, config)
+    with parallel_encoding.encoding_processes(model, config.encode_processes):
+        evaluation, encoded = evaluate_test(model, data, config)
     results = build_results(
         dims=config.dims,
         evaluations={"model": evaluation},

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 import torch
 
 from embedtune import distributed
@@ -82,3 +83,17 @@ def test_a_run_setting_reaches_every_shared_encoding_block(short_model):
     assert run_processes() == 1
     with encoding_processes(short_model, 1) as none:  # one process: nothing changes
         assert none is None and short_model._distributed_inference is None
+
+
+def test_the_setting_is_checked_and_offered_to_finetune_and_evaluate():
+    from embedtune.cli_parser import build_parser
+    from embedtune.config import FinetuneConfig
+    from embedtune.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"encode_processes must be at least 1, got 0"):
+        FinetuneConfig(encode_processes=0)
+    parser = build_parser()
+    for command in ("finetune", "evaluate"):
+        extra = ["--model", "m"] if command == "evaluate" else []
+        parsed = parser.parse_args([command, *extra, "--encode-processes", "2"])
+        assert parsed.encode_processes == 2
