@@ -38,13 +38,14 @@ def _torchrun_node(port: int, join_timeout: int) -> list[str]:
     ]  # fmt: skip
 
 
-def _accelerate_node(port: int, machine_rank: int) -> list[str]:
-    """One machine's `accelerate launch`: 2 machines, 2 processes in all, rank 0 at 127.0.0.1."""
+def _accelerate_node(port: int, machine_rank: int, timeout: int = 300) -> list[str]:
+    """One machine's `accelerate launch`: 2 machines, 2 processes in all, rank 0 at 127.0.0.1;
+    its static rendezvous waits `timeout` seconds for the other machine."""
     return [
         sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu",
         "--num_machines", "2", "--machine_rank", str(machine_rank), "--num_processes", "2",
         "--main_process_ip", "127.0.0.1", "--main_process_port", str(port),
-        "--mixed_precision", "no", "--dynamo_backend", "no",
+        "--mixed_precision", "no", "--dynamo_backend", "no", "--rdzv_conf", f"timeout={timeout}",
     ]  # fmt: skip
 
 
@@ -95,13 +96,26 @@ def test_two_nodes_meet_on_localhost_and_write_one_run(tmp_path, launcher):
     assert (out / "model" / "model.safetensors").is_file()
 
 
-def test_a_rendezvous_that_never_completes_fails_in_bounded_time(tmp_path):
-    """Only one of the two nodes starts: torchrun stops waiting after join_timeout (here 3 s;
-    600 s by default) with RendezvousTimeoutError; embedtune never started, nothing written."""
+@pytest.mark.parametrize(
+    ("launcher", "message"),
+    [
+        ("torchrun", "RendezvousTimeoutError"),
+        ("accelerate", "waiting for clients. 1/2 clients joined"),
+    ],
+)
+def test_a_rendezvous_that_never_completes_fails_in_bounded_time(tmp_path, launcher, message):
+    """Only one of the two nodes starts: the launcher stops waiting after its timeout (here 3 s;
+    torchrun's join_timeout and Accelerate's static rendezvous timeout are 600 s by default)
+    and exits non-zero; embedtune never started, nothing written."""
     out = tmp_path / "run"
+    port = _free_port()
+    if launcher == "torchrun":
+        lone = _torchrun_node(port, join_timeout=3)
+    else:
+        lone = _accelerate_node(port, 0, timeout=3)
     started = time.monotonic()
     done = subprocess.run(
-        [*_torchrun_node(_free_port(), join_timeout=3), *_finetune(out)],
+        [*lone, *_finetune(out)],
         cwd=REPO_ROOT,
         env=_environment(),
         capture_output=True,
@@ -109,6 +123,6 @@ def test_a_rendezvous_that_never_completes_fails_in_bounded_time(tmp_path):
         timeout=120,
     )
     assert done.returncode != 0
-    assert "RendezvousTimeoutError" in done.stderr, done.stderr[-3000:]
+    assert message in done.stderr, done.stderr[-3000:]
     assert time.monotonic() - started < 60
     assert done.stdout == "" and not out.exists()
