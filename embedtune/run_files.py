@@ -21,6 +21,7 @@ from embedtune.reporting.model_card import write_model_card
 from embedtune.reporting.per_query import per_query_file, per_query_view
 from embedtune.reporting.results import write_results
 from embedtune.results_schema import DEPLOYMENT_FILE, MODEL_DIR
+from embedtune.run_outputs import StagedOutputs
 from embedtune.training.lora import publish_adapter
 
 logger = logging.getLogger(__name__)
@@ -114,3 +115,20 @@ def push_if_asked(config: FinetuneConfig, folder: str | Path, results: dict[str,
 
     results["push_to_hub"] = push_model(Path(folder) / "model", config.push_to_hub)
     write_chart_and_results(folder, results)
+
+
+def write_run(
+    staged: StagedOutputs,
+    config: FinetuneConfig,
+    results: dict[str, Any],
+    evaluations: dict[str, RetrievalEvaluation],
+    data: RetrievalData,
+) -> list[str]:
+    """The write stage of every run (CLI finetune and evaluate, the pipeline's last step): the
+    files into staging, the Hub push when asked, then all swapped into OUTPUT together and the
+    earlier run's files this run does not describe removed. Returns what was replaced."""
+    write_outputs(staged.staging, results, evaluations, data)
+    push_if_asked(config, staged.staging, results)
+    replaced = staged.commit()
+    drop_stale_deployment(config.output, results)
+    return replaced

@@ -1,15 +1,18 @@
-"""The finetuning job as plain functions: what the CLI runs and the ZenML steps wrap.
+"""The orchestrator: the job's stages in a row (docs/architecture.md), what the CLI runs; the
+ZenML pipeline's steps call the same stage functions.
 
-config = load_config(...)                      # resolved once: dims, base model, lengths
-data = load_data(config)                       # load, clean, split by the protocol
-base = load_base_model(config)                 # the one load of the base model
-before = evaluate(base, data, config)          # test queries, once per model
-outcome = train(config, base, data, output)    # mine, train, select on validation (base included)
-after = outcome.test_evaluation or evaluate(outcome.model, data, config)
-results = finetune_results(...); write_outputs(...)
+config = load_config(...)                         # resolved once: dims, base model
+data = load_data(config)                          # load, clean, split by the protocol
+config, length = resolve_sequence_length(...)     # the length the documents need
+before, encoded = evaluate_test(base, data, ...)  # the run's RetrievalEvaluator, encoding kept
+outcome = train(config, base, data, output, ...)  # training/train_and_select: mine, sweep, select
+after, encoded = evaluate_test(outcome.model, ...)
+results = finetune_results(...)                   # run_results
+add_comparisons(results, ..., compare_with_baselines(...))  # BM25, hybrid, deployment matrix
+write_run(staged, config, results, ...)           # run_files: staged, swapped in together
 
-The selected model's test encoding also serves the baselines (BM25, hybrid) and the deployment
-matrix (`run_results.compare_with_baselines`): one encoding per model.
+One base encoding of the corpus serves the test evaluation, the validation corpus and mining; the
+selected model's serves its test evaluation, the baselines and the deployment matrix.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from embedtune.guard.task import evaluate_guard, load_guard
 from embedtune.hardware import describe_hardware
 from embedtune.reporting.provenance import provenance
 from embedtune.reporting.results import build_results
-from embedtune.run_files import drop_stale_deployment, publish_model, push_if_asked, write_outputs
+from embedtune.run_files import publish_model, write_run
 from embedtune.run_outputs import StagedOutputs, check_base_model_outside_output, output_lock
 from embedtune.run_results import (
     add_comparisons,
@@ -282,10 +285,7 @@ def _run_finetune(config: FinetuneConfig) -> dict[str, Any]:
     with timings.phase("writing"):
         results["timings"] = timings.as_dict()  # "writing" so far; the files follow
         results["total_seconds"] = results["timings"]["total"]
-        write_outputs(staged.staging, results, evaluations, data)
-        push_if_asked(config, staged.staging, results)
-        replaced = staged.commit()
-        drop_stale_deployment(output, results)
+        replaced = write_run(staged, config, results, evaluations, data)
         remove_finished_checkpoints(config)  # the run finished: nothing left to resume
     if replaced:
         logger.info("Replaced the earlier run's %s", ", ".join(replaced))
@@ -321,9 +321,7 @@ def run_evaluate(model_path: str, config: FinetuneConfig) -> dict[str, Any]:
     with output_lock(config.output):
         staged = StagedOutputs(config.output)
         results, evaluations, data = _evaluate_model(model_path, config, staged.staging)
-        write_outputs(staged.staging, results, evaluations, data)
-        staged.commit()
-        drop_stale_deployment(config.output, results)
+        write_run(staged, config, results, evaluations, data)
     return results
 
 
@@ -381,9 +379,7 @@ def run_evaluate_exported(folder: str | Path, config: FinetuneConfig) -> dict[st
         results, evaluations, data = _evaluate_exported(
             Path(folder).expanduser(), config, staged.staging
         )
-        write_outputs(staged.staging, results, evaluations, data)
-        staged.commit()
-        drop_stale_deployment(config.output, results)
+        write_run(staged, config, results, evaluations, data)
     return results
 
 

@@ -19,7 +19,7 @@ from embedtune.materializers.report_materializer import EvaluationReport
 from embedtune.pipelines.remote_outputs import ensure_model_folder
 from embedtune.reporting.html_report import render_html_report
 from embedtune.reporting.summary import metadata_summary
-from embedtune.run_files import drop_stale_deployment, publish_model, push_if_asked, write_outputs
+from embedtune.run_files import publish_model, write_run
 from embedtune.run_outputs import StagedOutputs
 from embedtune.run_results import Comparisons, add_comparisons, finetune_results
 
@@ -84,10 +84,7 @@ def visualize_evaluation(
     add_comparisons(results, evaluations, comparisons, staged.staging)
     if settings.push_to_hub:
         ensure_model_folder(finetuned_model.load, settings, staged.staging)
-    write_outputs(staged.staging, results, evaluations, data)
-    push_if_asked(settings, staged.staging, results)
-    staged.commit()
-    drop_stale_deployment(settings.output, results)
+    write_run(staged, settings, results, evaluations, data)
     log_metadata(metadata={"results": metadata_summary(results)}, infer_model=True)
     tag_model_version(results["verdict"]["selected"])
     chart = (Path(settings.output) / "evaluation.png").read_bytes()
