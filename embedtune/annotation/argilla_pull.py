@@ -163,9 +163,8 @@ def _reviewed_pairs(rg_dataset: Any, name: str) -> tuple[list[dict[str, str]], i
 def _refuse_negative_review(rg_dataset: Any, name: str) -> None:
     """A review of doubtful negatives (embedtune.annotation.negative_review) holds no training
     pairs of its own: say what it is for instead of reading empty documents."""
-    from embedtune.annotation.negative_review import FIELD_CANDIDATE
-
-    if FIELD_CANDIDATE in {field.name for field in rg_dataset.settings.fields}:
+    candidate = S.NEGATIVE_REVIEW_FIELDS[-1]
+    if candidate in {field.name for field in rg_dataset.settings.fields}:
         raise DataError(
             f"Argilla dataset {name!r} is a review of doubtful negatives, not of training pairs",
             hint=f"train on your data and pass --review-negatives {name}: its reviewed answers "

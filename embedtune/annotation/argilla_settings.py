@@ -43,6 +43,9 @@ SIMILARITY_METADATA = (META_SIM_POSITIVE_NEGATIVE, META_SIM_CHUNK_POSITIVE, META
 # Vector
 VECTOR_DOCUMENT = "document_embedding"
 
+# The review of doubtful negatives (embedtune.annotation.negative_review) has these fields.
+NEGATIVE_REVIEW_FIELDS = ("query", "positive", "candidate")
+
 GUIDELINES = """\
 Each record is one training example for a retrieval model: a chunk of documentation (**document**),
 a question that the chunk answers (**query**) and a similar-looking question that the chunk does

@@ -32,7 +32,7 @@ from embedtune.annotation.argilla_client import (
     resolve_connection,
 )
 from embedtune.annotation.argilla_pull import submitted_answers
-from embedtune.annotation.argilla_settings import settings_signature
+from embedtune.annotation.argilla_settings import NEGATIVE_REVIEW_FIELDS, settings_signature
 from embedtune.errors import DataError, ServiceError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 logger = logging.getLogger(__name__)
 
-FIELD_QUERY, FIELD_POSITIVE, FIELD_CANDIDATE = "query", "positive", "candidate"
+FIELD_QUERY, FIELD_POSITIVE, FIELD_CANDIDATE = NEGATIVE_REVIEW_FIELDS
 QUESTION_ALSO_RELEVANT = "also_relevant"
 YES, NO = "yes", "no"
 META_POSITIVE_SCORE, META_CANDIDATE_SCORE = "positive_score", "candidate_score"

@@ -16,6 +16,7 @@ doubtful triples for review (embedtune.annotation.negative_review). Its report i
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import logging
 from typing import Any
 
@@ -23,6 +24,16 @@ from embedtune.data.protocol import BY_DOCUMENT
 from embedtune.data.retrieval_data import NEGATIVE, RetrievalData
 
 logger = logging.getLogger(__name__)
+
+
+# The Argilla review loop lives a layer up (embedtune.annotation, which needs the Argilla SDK):
+# imported by name only when --review-negatives asks for it, as data/registry.py does for
+# argilla: sources, so training never imports annotation.
+REVIEW_BACKEND = "embedtune.annotation.negative_review"
+
+
+def _review_backend() -> Any:
+    return importlib.import_module(REVIEW_BACKEND)
 
 
 def _cross_encoder(path: str | None) -> Any:
@@ -84,20 +95,22 @@ def mine_and_screen(
     review = getattr(config, "review_negatives", None)
     train, reviews, review_block = data.train, None, None
     if review:
-        from embedtune.annotation.negative_review import (
-            add_reviewed_positives,
-            pull_negative_reviews,
-        )
-
-        reviews = pull_negative_reviews(review, missing_ok=True)
+        reviewer = _review_backend()
+        reviews = reviewer.pull_negative_reviews(review, missing_ok=True)
         review_block = {"dataset": review, **(reviews.summary() if reviews else {"records": 0})}
         if reviews is not None:
-            train, added = add_reviewed_positives(train, reviews)
+            train, added = reviewer.add_reviewed_positives(train, reviews)
             review_block["added_pairs"] = added
     corpus = _shared_corpus(data)
     cross_encoder = _cross_encoder(config.rescore_model)
     window = config.hard_negative_range_max - config.hard_negative_range_min
     spare = spare_negatives(config.num_negatives, window) if action == "drop" else 0
+    if spare:  # never more candidates than the pool holds for the query with most positives
+        pool_size = len(set(train["document"]) | set(corpus or []))
+        positives: dict[str, int] = {}
+        for query in train["query"]:
+            positives[query] = positives.get(query, 0) + 1
+        spare = max(0, min(spare, pool_size - max(positives.values()) - config.num_negatives))
     mined, report = add_hard_negatives(
         train,
         model,
@@ -136,11 +149,9 @@ def mine_and_screen(
         seed=config.seed,
     )
     if review:
-        from embedtune.annotation.negative_review import push_negative_reviews
-
         reviewed = set(reviews.positives) | set(reviews.negatives) if reviews else set()
         doubtful = [f for f in flagged if (f.query, f.negative) not in reviewed]
-        review_block["pushed"] = push_negative_reviews(doubtful, review)
+        review_block["pushed"] = reviewer.push_negative_reviews(doubtful, review)
         block["review"] = review_block
     result["false_negatives"] = block
     return dataclasses.replace(data, train=screened), result

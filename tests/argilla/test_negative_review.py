@@ -148,3 +148,63 @@ def test_a_negatives_review_is_not_read_as_training_pairs(argilla_server: Argill
     push_negative_reviews(TRIPLES[:1], name, **connection(argilla_server))
     with pytest.raises(DataError, match="(?s)review of doubtful negatives.*--review-negatives"):
         load_argilla_pairs(name, **connection(argilla_server))
+
+
+def test_a_run_pushes_its_doubtful_negatives_and_the_next_run_learns_from_the_review(
+    argilla_server: ArgillaServer,
+    annotator_key: str,  # noqa: F811 - the fixture imported above
+    short_model,
+    tmp_path,
+    monkeypatch,
+) -> None:
+    """mine_and_screen with --review-negatives, as a run calls it: the first run pushes the
+    flagged triple; a reviewer says yes; the second run trains on it as a positive."""
+    import dataclasses
+
+    import datasets
+
+    from embedtune.config import load_config
+    from embedtune.data.retrieval_data import RetrievalData
+    from embedtune.training.pair_screening import mine_and_screen
+
+    monkeypatch.setenv("ARGILLA_API_URL", argilla_server.api_url)
+    monkeypatch.setenv("ARGILLA_API_KEY", argilla_server.api_key)
+    monkeypatch.setenv("ARGILLA_WORKSPACE", argilla_server.workspace)
+    name = unique_name("loop")
+    refund = "To refund a card payment, open the admin console, find the charge and press Refund."
+    copy = "To refund card payments, open the admin console, find the charge and press Refund."
+    train = datasets.Dataset.from_dict(
+        {
+            "query": ["how do I refund a card payment", "roll back a deploy", "card refunds"],
+            "document": [refund, "Roll back with make rollback.", copy],
+        }
+    )
+    data = RetrievalData(train, {"q": "x"}, {"d": "unrelated"}, {"q": {"d"}})
+    config = load_config(
+        max_seq_length=32,
+        review_negatives=name,
+        false_negative_margin=0.02,
+        output=str(tmp_path),
+    )
+    config = dataclasses.replace(config, hard_negative_relative_margin=None)  # mine the copy
+    _, first = mine_and_screen(short_model, data, config)
+    review = first["false_negatives"]["review"]
+    assert review["records"] == 0 and review["pushed"] >= 1  # nothing reviewed yet
+
+    owner = Api(argilla_server, argilla_server.api_key)
+    found = records(owner, dataset_id(owner, name, argilla_server.workspace))
+    record = found[review_record_id("how do I refund a card payment", copy)]
+    Api(argilla_server, annotator_key)(
+        "POST",
+        f"/api/v1/records/{record['id']}/responses",
+        json={"values": {QUESTION_ALSO_RELEVANT: {"value": YES}}, "status": "submitted"},
+    )
+    mined, second = mine_and_screen(short_model, data, config)
+    review = second["false_negatives"]["review"]
+    assert review["extra_positives"] == 1 and review["added_pairs"] == 1
+    assert ("how do I refund a card payment", copy) in set(
+        zip(mined.train["query"], mined.train["document"])
+    )
+    row = mined.train["query"].index("how do I refund a card payment")
+    assert mined.train["negative"][row] != copy  # a positive now, never its negative
+    assert review["pushed"] < first["false_negatives"]["review"]["pushed"]  # reviewed: not again
