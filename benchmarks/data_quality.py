@@ -39,7 +39,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import SHARED_DATA, load, print_ndcg_tables, quiet, say, write_result
+from common import LEGAL, SHARED_DATA, load, print_ndcg_tables, quiet, say, write_result
 from quality import reduced_beir
 
 ARGUANA = SHARED_DATA / "arguana_genq"
@@ -68,7 +68,8 @@ def main() -> None:
     parser.add_argument("--margin", type=float, default=0.05, help="flag margin of part C")
     parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--parts", default="A,B,C")
+    parser.add_argument("--parts", default="A,B,C", help="N: part C on the natural pool only")
+    parser.add_argument("--dataset", default="arguana", choices=("arguana", "legal"))
     parser.add_argument("--name", default="data_quality")
     args = parser.parse_args()
     quiet()
@@ -86,9 +87,10 @@ def main() -> None:
 
     started = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="embedtune-data-quality-"))
+    source = ARGUANA if args.dataset == "arguana" else LEGAL
     folder = reduced_beir(
-        ARGUANA,
-        workdir / "arguana",
+        source,
+        workdir / args.dataset,
         test_queries=args.test_queries,
         train_pairs=args.candidates,
         corpus=args.max_corpus,
@@ -96,7 +98,7 @@ def main() -> None:
     )
     settings = {
         "data": str(folder),
-        "ignore_identical_ids": True,
+        "ignore_identical_ids": args.dataset == "arguana",  # BEIR's rule for ArguAna
         "max_seq_length": 128,
         "learning_rate": args.lr,
         "epochs": 2,
@@ -208,7 +210,7 @@ def main() -> None:
             for name, pairs in (("unfiltered", unfiltered), ("filtered", filtered)):
                 mined, report = mine(pairs, corpus, spare=0)
                 train_and_score(name, mined, {"mining": report})
-        if "C" in parts and "unfiltered" in evaluations:
+        if ("C" in parts or "N" in parts) and "unfiltered" in evaluations:  # N: natural pool only
             mined, report = mine(unfiltered, corpus, spare=1)
             screened, block, _ = screen_false_negatives(
                 mined, base, num_negatives=1, margin=args.margin, pool=corpus,
