@@ -19,7 +19,8 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -142,6 +143,26 @@ def generate_rows_with_ray(
         replicas,
         cache_dir,
     )
-    distiset = pipeline.ray().run(use_cache=True)
+    with _root_logging_kept():  # distilabel swaps the root logger's handlers for a queue's
+        distiset = pipeline.ray().run(use_cache=True)
     rows = distiset["default"]["train"] if "default" in distiset else distiset[task_name]["train"]
     return {row["chunk_id"]: dict(row) for row in rows}
+
+
+@contextmanager
+def _root_logging_kept() -> Iterator[None]:
+    """The root logger's handlers and level as they were before: distilabel's setup_logging
+    replaces them with a QueueHandler whose queue is closed once the pipeline ends, so every
+    later log record of the process would fail ("--- Logging error ---")."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        yield
+    finally:
+        for handler in root.handlers[:]:
+            if handler not in handlers:
+                root.removeHandler(handler)
+        for handler in handlers:
+            if handler not in root.handlers:
+                root.addHandler(handler)
+        root.setLevel(level)

@@ -109,8 +109,10 @@ def test_kill_9_then_resume_finishes_with_the_same_step_count(tmp_path):
     process = kill_at_first_checkpoint(command, env, tmp_path, out)
     assert not (out / "model").exists(), "a killed run left model/"
     assert not (out / "results.json").exists(), "a killed run left results.json"
-    lock = (out / ".embedtune.lock").read_text().split()
-    assert lock[0] == str(process.pid)  # left by the killed run (pid, start time)
+    lock = dict(
+        line.split("=", 1) for line in (out / ".embedtune.lock").read_text().splitlines()[1:]
+    )
+    assert lock["pid"] == str(process.pid)  # left by the killed run (filelock's lease record)
     killed_at = max(int(p.name.split("-")[1]) for p in _complete_checkpoints(out / "checkpoints"))
 
     resumed = subprocess.run(
