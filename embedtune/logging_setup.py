@@ -247,3 +247,39 @@ def stdout_reserved() -> Iterator[IO[str]]:
                 sys.__stdout__.flush()
             os.dup2(saved_fd, stdout_fd)
             os.close(saved_fd)
+
+
+def bars_disabled() -> bool:
+    """--quiet (TQDM_DISABLE) is on."""
+    return os.environ.get("TQDM_DISABLE", "").strip().lower() in ("1", "true", "yes")
+
+
+@contextlib.contextmanager
+def encode_bars_follow_quiet(model: Any) -> Iterator[None]:
+    """Inside the block, `model`'s encode calls draw no bar under --quiet. Sentence Transformers'
+    `mine_hard_negatives` asks for its "Batches" bars itself (show_progress_bar=True), which
+    overrides TQDM_DISABLE; the instance's encode methods are wrapped for the block."""
+    if not bars_disabled():
+        yield
+        return
+    names = ("encode", "encode_query", "encode_document")
+    wrapped = {name: getattr(model, name) for name in names if hasattr(model, name)}
+    shadowed = {name for name in wrapped if name in vars(model)}
+
+    def without_bar(method: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            kwargs["show_progress_bar"] = False
+            return method(*args, **kwargs)
+
+        return call
+
+    for name, method in wrapped.items():
+        setattr(model, name, without_bar(method))
+    try:
+        yield
+    finally:
+        for name, method in wrapped.items():
+            if name in shadowed:
+                setattr(model, name, method)  # an instance attribute before: put it back
+            else:
+                delattr(model, name)

@@ -36,6 +36,7 @@ from sentence_transformers.util.hard_negatives import mine_hard_negatives
 from embedtune.data.retrieval_data import DOCUMENT, NEGATIVE, QUERY
 from embedtune.errors import ConfigError
 from embedtune.evaluation.embedding_cache import DocumentEmbeddings
+from embedtune.logging_setup import encode_bars_follow_quiet
 from embedtune.search.mining import mining_search_options
 
 logger = logging.getLogger(__name__)
@@ -166,26 +167,27 @@ def _mine_with_st(
     cache_folder: str | None,
 ) -> Dataset:
     window_min, window_max = window
-    return mine_hard_negatives(
-        Dataset.from_dict({QUERY: queries, DOCUMENT: documents}),
-        model,
-        anchor_column_name=QUERY,
-        positive_column_name=DOCUMENT,
-        corpus=others,
-        cross_encoder=cross_encoder,
-        range_min=window_min,
-        range_max=window_max,
-        relative_margin=relative_margin,
-        num_negatives=min(num_negatives, window_max - window_min),
-        sampling_strategy="top",
-        query_prompt=query_prompt,
-        corpus_prompt=document_prompt,
-        output_format="triplet",  # one row per (pair, negative), hardest first
-        batch_size=batch_size,
-        verbose=False,
-        cache_folder=cache_folder,
-        **search_options,  # FAISS when --index asks (or auto)
-    )
+    with encode_bars_follow_quiet(model):  # --quiet: the miner's own bars too
+        return mine_hard_negatives(
+            Dataset.from_dict({QUERY: queries, DOCUMENT: documents}),
+            model,
+            anchor_column_name=QUERY,
+            positive_column_name=DOCUMENT,
+            corpus=others,
+            cross_encoder=cross_encoder,
+            range_min=window_min,
+            range_max=window_max,
+            relative_margin=relative_margin,
+            num_negatives=min(num_negatives, window_max - window_min),
+            sampling_strategy="top",
+            query_prompt=query_prompt,
+            corpus_prompt=document_prompt,
+            output_format="triplet",  # one row per (pair, negative), hardest first
+            batch_size=batch_size,
+            verbose=False,
+            cache_folder=cache_folder,
+            **search_options,  # FAISS when --index asks (or auto)
+        )
 
 
 def add_hard_negatives(

@@ -132,3 +132,17 @@ def test_a_rescore_model_that_is_not_a_cross_encoder_is_refused(base_model_path,
         load_config(rescore_model=base_model_path, output=str(tmp_path))
     with pytest.raises(ConfigError, match="not a model folder"):
         load_config(rescore_model=str(tmp_path / "nothing"), output=str(tmp_path))
+
+
+def test_quiet_silences_the_miners_own_bars(base_model, pairs, monkeypatch, capfd):
+    """Sentence Transformers' miner asks for its "Batches" bars itself (show_progress_bar=True,
+    which overrides TQDM_DISABLE): under --quiet embedtune turns them off for the mining call,
+    and the model's encode methods are its own again afterwards."""
+    monkeypatch.setenv("TQDM_DISABLE", "1")  # what --quiet sets
+    capfd.readouterr()
+    add_hard_negatives(pairs, base_model, range_max=10, batch_size=32)
+    assert "Batches" not in capfd.readouterr().err
+    assert "encode" not in vars(base_model) and "encode_query" not in vars(base_model)
+    monkeypatch.delenv("TQDM_DISABLE")
+    add_hard_negatives(pairs, base_model, range_max=10, batch_size=32)
+    assert "Batches" in capfd.readouterr().err  # without --quiet the bars are there
