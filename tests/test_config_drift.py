@@ -104,7 +104,7 @@ def test_each_flag_reaches_its_setting(flag, tmp_path, monkeypatch):
         "index": ("faiss-flat", "faiss-flat"),
         "model_dtype": ("bfloat16", "bfloat16"),
         "export": ("onnx-int8", "onnx-int8"),
-        "false_negatives": ("keep", "keep"),
+        "false_negatives": ("drop", "drop"),
         "lora_target_modules": ("query,value", "query,value"),
     }
     kind = str({f.name: f.type for f in dataclasses.fields(FinetuneConfig)}[flag.name])
