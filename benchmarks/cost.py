@@ -18,6 +18,8 @@ Per data set (1,000 seeded training pairs, every test query, the full corpus):
 - **reference** (optional, `--recipes`): the seed's recipe (ZenML llm-complete-guide: batch 4 x
   accumulation 16, lr 2e-5, 4 epochs, in-batch negatives only, the last step kept), run as the
   plain one; its quality is what counts (defaults must never lose to it), not its time.
+- **variations** (optional, `--recipes default:KEY=VALUE`, e.g. `default:epochs=3`): the default
+  job with one setting changed, compared with the default job (list `default` too) and the base.
 
 Quality: paired bootstrap over the test queries (95%, 2,000 resamples) of default vs plain, default
 vs base, plain vs base (and default vs full-sweep). Run alone on the machine (timings!); the load
@@ -140,11 +142,59 @@ def default_job(settings: dict[str, Any], pairs: int, seed: int, workdir: Path, 
     return results, table, seconds
 
 
+def variation(recipe: str) -> dict[str, Any]:
+    """`default:epochs=3` -> {"epochs": 3} (YAML-typed, as a config file would read it)."""
+    if ":" not in recipe:
+        return {}
+    import yaml
+
+    key, _, value = recipe.split(":", 1)[1].partition("=")
+    return {key: yaml.safe_load(value)}
+
+
+def summarize(entry: dict[str, Any], per_query: dict[str, Any], recipes: list[str]) -> None:
+    """Mean nDCG@10 per model and dim, paired bootstraps, and the wall-time ratio, into entry."""
+    from embedtune.evaluation.bootstrap import paired_bootstrap
+
+    dims = sorted({int(d) for m in per_query.values() for d in m}, reverse=True)
+    pairs = [
+        ("default", "plain"),
+        ("default", "reference"),
+        ("default", "base_default"),
+        ("reference", "base_256"),
+        ("plain", "base_256"),
+        ("default", "full-sweep"),
+        ("full-sweep", "base_default"),
+    ]
+    for recipe in recipes:
+        if ":" in recipe:
+            pairs += [(recipe, "default"), (recipe, "base_default"), (recipe, "reference")]
+    entry["dims"] = dims
+    entry["comparisons"] = {
+        f"{a}_vs_{b}": {
+            str(d): paired_bootstrap(per_query[b][str(d)], per_query[a][str(d)]).as_dict("ndcg@10")
+            for d in dims
+        }
+        for a, b in pairs
+        if a in per_query and b in per_query
+    }
+    entry["ndcg@10"] = {
+        label: {str(d): round(sum(v[str(d)]) / len(v[str(d)]), 4) for d in dims}
+        for label, v in per_query.items()
+    }
+    if "plain" in entry["runs"] and "default" in entry["runs"]:
+        entry["wall_time_ratio_default_to_plain"] = round(
+            entry["runs"]["default"]["seconds"] / entry["runs"]["plain"]["seconds"], 3
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", default="legal,builtin,arguana")
     parser.add_argument(
-        "--recipes", default="plain,default", help="plain,default,full-sweep,reference"
+        "--recipes",
+        default="plain,default",
+        help="plain,default,full-sweep,reference and variations default:KEY=VALUE",
     )
     parser.add_argument("--max-train-pairs", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=42)
@@ -152,7 +202,7 @@ def main() -> None:
     args = parser.parse_args()
     quiet()
 
-    from embedtune.evaluation.bootstrap import paired_bootstrap, per_query_table
+    from embedtune.evaluation.bootstrap import per_query_table
 
     started = time.perf_counter()
     out: dict[str, Any] = {}
@@ -207,7 +257,10 @@ def main() -> None:
                 say(f"{name} / {plain}: {seconds:.0f}s {parts}")
                 del data, base, trained
                 gc.collect()
-            for recipe in [r for r in recipes if r in ("default", "full-sweep")]:
+                summarize(entry, per_query, recipes)
+                out[name] = entry
+                save(partial=True)
+            for recipe in [r for r in recipes if r in ("default", "full-sweep") or ":" in r]:
                 say(f"{name} / {recipe} (load {load()})")
                 before = load()
                 from embedtune.training import sweep
@@ -216,7 +269,11 @@ def main() -> None:
                 sweep.HALVING_FRACTION = None if recipe == "full-sweep" else saved
                 try:
                     results, table, seconds = default_job(
-                        settings, args.max_train_pairs, args.seed, workdir / recipe
+                        settings,
+                        args.max_train_pairs,
+                        args.seed,
+                        workdir / recipe.replace(":", "-").replace("=", "-"),
+                        **variation(recipe),
                     )
                 finally:
                     sweep.HALVING_FRACTION = saved
@@ -251,41 +308,18 @@ def main() -> None:
                     "encoding_reuse": results.get("encoding_reuse"),
                 }
                 say(f"{name} / {recipe}: {seconds:.0f}s lr {training.get('learning_rate')}")
-                shutil.rmtree(workdir / recipe, ignore_errors=True)
+                shutil.rmtree(
+                    workdir / recipe.replace(":", "-").replace("=", "-"), ignore_errors=True
+                )
                 gc.collect()
+                summarize(entry, per_query, recipes)
+                out[name] = entry
+                save(partial=True)  # a killed run keeps every job it finished
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-        dims = sorted({int(d) for m in per_query.values() for d in m}, reverse=True)
-        pairs = [
-            ("default", "plain"),
-            ("default", "reference"),
-            ("default", "base_default"),
-            ("reference", "base_256"),
-            ("plain", "base_256"),
-            ("default", "full-sweep"),
-            ("full-sweep", "base_default"),
-        ]
-        comparisons = {
-            f"{a}_vs_{b}": {
-                str(d): paired_bootstrap(per_query[b][str(d)], per_query[a][str(d)]).as_dict(
-                    "ndcg@10"
-                )
-                for d in dims
-            }
-            for a, b in pairs
-            if a in per_query and b in per_query
-        }
-        entry["ndcg@10"] = {
-            label: {str(d): round(sum(v[str(d)]) / len(v[str(d)]), 4) for d in dims}
-            for label, v in per_query.items()
-        }
-        entry["comparisons"] = comparisons
-        if "plain" in entry["runs"] and "default" in entry["runs"]:
-            entry["wall_time_ratio_default_to_plain"] = round(
-                entry["runs"]["default"]["seconds"] / entry["runs"]["plain"]["seconds"], 3
-            )
+        summarize(entry, per_query, recipes)
         print(f"\n=== {name} ===")
-        print_ndcg_tables(dims, entry["ndcg@10"], comparisons)
+        print_ndcg_tables(entry["dims"], entry["ndcg@10"], entry["comparisons"])
         if "wall_time_ratio_default_to_plain" in entry:
             print(f"wall time default / plain: {entry['wall_time_ratio_default_to_plain']}")
         out[name] = entry
