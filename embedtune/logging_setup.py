@@ -4,9 +4,10 @@
   stderr while a command runs (print calls, Trainer metric dicts, ZenML's console handler).
 - Logs go to stderr as text or JSON lines (`--log-format json`), without colour codes when
   stderr is not a terminal (ZenML's included), embedtune at INFO, libraries at WARNING.
-- Progress: no bars for trivial work (loading weights, dataset maps, model-card widgets);
-  `--quiet` turns every bar off and keeps warnings and errors only: the Trainer's metric lines
-  too (`quiet_trainer`), in the ZenML steps as in the plain commands.
+- Progress: no bars for trivial work (loading weights, dataset maps, model-card widgets); one
+  labelled bar per long phase (embedtune.progress). `--quiet` turns every bar off and keeps
+  warnings and errors only; `--log-format json` turns bars off too (stderr: JSON lines only,
+  Python warnings as log records), in the ZenML steps as in the plain commands.
 """
 
 from __future__ import annotations
@@ -26,23 +27,12 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _HANDLER_NAME = "embedtune-stderr"
 _LIBRARIES = ("datasets", "transformers", "sentence_transformers", "httpx", "urllib3", "filelock")
 _quiet = False  # --quiet, for the code that builds a Trainer (it prints every log otherwise)
+_bars_switched_off = False  # TQDM_DISABLE was set by configure_logging (not by the user)
 
 
 def is_quiet() -> bool:
     """Whether the command runs with --quiet (warnings and errors only)."""
     return _quiet
-
-
-def quiet_trainer(trainer: Any) -> None:
-    """Under --quiet: the Trainer keeps no callback that prints its logs (ProgressCallback
-    writes each metric dict with tqdm.write even when the bar is off; PrinterCallback prints
-    them). The logs stay in `trainer.state.log_history`."""
-    if not _quiet:
-        return
-    from transformers.trainer_callback import PrinterCallback, ProgressCallback
-
-    trainer.remove_callback(ProgressCallback)
-    trainer.remove_callback(PrinterCallback)
 
 
 class JsonFormatter(logging.Formatter):
@@ -67,6 +57,18 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+@contextlib.contextmanager
+def clear_of_bars(stream: Any) -> Iterator[None]:
+    """A line written inside the block while a progress bar is drawn clears the bar and has it
+    redrawn below (tqdm's external write mode), instead of landing on the bar's line."""
+    tqdm = getattr(sys.modules.get("tqdm"), "tqdm", None)  # tqdm not imported: no bar drawn
+    if tqdm is None or not getattr(tqdm, "_instances", None):
+        yield
+        return
+    with tqdm.external_write_mode(file=stream):
+        yield
+
+
 class _DirectStream:
     """Writes through the stream class's own `write`, past ZenML's instance-level wrapper of
     sys.stderr (which would store each console line a second time, as an ERROR record)."""
@@ -75,7 +77,10 @@ class _DirectStream:
         self._stream = stream
 
     def write(self, text: str) -> Any:
-        return type(self._stream).write(self._stream, text)
+        if not text.endswith("\n"):  # part of a line: a bar redrawn now would split it
+            return type(self._stream).write(self._stream, text)
+        with clear_of_bars(self._stream):
+            return type(self._stream).write(self._stream, text)
 
     def flush(self) -> None:
         self._stream.flush()
@@ -91,7 +96,7 @@ def _is_terminal(stream: Any) -> bool:
         return False
 
 
-def _set_library_switches(*, quiet: bool, verbose: bool) -> None:
+def _set_library_switches(*, quiet: bool, verbose: bool, json_lines: bool = False) -> None:
     """Environment switches first (read when the libraries are imported), then the same switch
     on any library already imported."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -99,8 +104,14 @@ def _set_library_switches(*, quiet: bool, verbose: bool) -> None:
         os.environ.setdefault("ZENML_LOGGING_COLORS_DISABLED", "true")
         os.environ.setdefault("ZENML_ENABLE_RICH_TRACEBACK", "false")
         os.environ.setdefault("NO_COLOR", "1")
-    if quiet:
+    global _bars_switched_off
+    if quiet or json_lines:
         os.environ["TQDM_DISABLE"] = "1"  # read by tqdm at import: every bar, training's too
+        _bars_switched_off = True
+    elif _bars_switched_off:  # an earlier command of this process (a notebook, tests) set it
+        os.environ.pop("TQDM_DISABLE", None)
+        _bars_switched_off = False
+    if quiet:
         os.environ["ZENML_LOGGING_VERBOSITY"] = "WARN"
     if verbose:
         return
@@ -153,6 +164,10 @@ class _CurrentStderrHandler(logging.StreamHandler):
     def stream(self, value) -> None:  # StreamHandler.__init__ assigns it; sys.stderr wins
         pass
 
+    def emit(self, record: logging.LogRecord) -> None:
+        with clear_of_bars(self.stream):
+            super().emit(record)
+
 
 def _our_handler(formatter: logging.Formatter) -> logging.Handler:
     """One stderr handler on the root logger (replaced, not added, on a second call)."""
@@ -199,7 +214,9 @@ def configure_logging(
         raise ValueError(f"log_format must be one of {LOG_FORMATS}, got {log_format!r}")
     global _quiet
     _quiet = quiet
-    _set_library_switches(quiet=quiet, verbose=verbose)
+    _set_library_switches(quiet=quiet, verbose=verbose, json_lines=log_format == "json")
+    # JSON lines only on stderr: Python warnings become log records instead of raw text
+    logging.captureWarnings(log_format == "json")
     formatter: logging.Formatter = (
         JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT, "%H:%M:%S")
     )
@@ -247,39 +264,3 @@ def stdout_reserved() -> Iterator[IO[str]]:
                 sys.__stdout__.flush()
             os.dup2(saved_fd, stdout_fd)
             os.close(saved_fd)
-
-
-def bars_disabled() -> bool:
-    """--quiet (TQDM_DISABLE) is on."""
-    return os.environ.get("TQDM_DISABLE", "").strip().lower() in ("1", "true", "yes")
-
-
-@contextlib.contextmanager
-def encode_bars_follow_quiet(model: Any) -> Iterator[None]:
-    """Inside the block, `model`'s encode calls draw no bar under --quiet. Sentence Transformers'
-    `mine_hard_negatives` asks for its "Batches" bars itself (show_progress_bar=True), which
-    overrides TQDM_DISABLE; the instance's encode methods are wrapped for the block."""
-    if not bars_disabled():
-        yield
-        return
-    names = ("encode", "encode_query", "encode_document")
-    wrapped = {name: getattr(model, name) for name in names if hasattr(model, name)}
-    shadowed = {name for name in wrapped if name in vars(model)}
-
-    def without_bar(method: Any) -> Any:
-        def call(*args: Any, **kwargs: Any) -> Any:
-            kwargs["show_progress_bar"] = False
-            return method(*args, **kwargs)
-
-        return call
-
-    for name, method in wrapped.items():
-        setattr(model, name, without_bar(method))
-    try:
-        yield
-    finally:
-        for name, method in wrapped.items():
-            if name in shadowed:
-                setattr(model, name, method)  # an instance attribute before: put it back
-            else:
-                delattr(model, name)

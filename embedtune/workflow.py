@@ -105,12 +105,13 @@ def evaluate(
     *,
     show_progress_bar: bool = True,
     encoded: EncodedTask | None = None,
+    label: str | None = None,
 ) -> RetrievalEvaluation:
-    """One evaluation of `model` on `data`'s queries at every dim (one progress bar: the corpus)
-    by the run's evaluator. `encoded`: the model's encoding of `data`, used instead of encoding
-    again."""
+    """One evaluation of `model` on `data`'s queries at every dim (one progress bar: the corpus,
+    "Encoding N documents (`label`)") by the run's evaluator. `encoded`: the model's encoding
+    of `data`, used instead of encoding again."""
     return RetrievalEvaluator.from_config(config).evaluate(
-        model, data, encoded=encoded, show_progress_bar=show_progress_bar
+        model, data, encoded=encoded, show_progress_bar=show_progress_bar, label=label
     )
 
 
@@ -120,10 +121,14 @@ def evaluate_test(
     config: FinetuneConfig,
     *,
     keep_encoding: bool = False,
+    label: str | None = None,
 ) -> tuple[RetrievalEvaluation, EncodedTask | None]:
     """The test evaluation, and its encoding when the baselines or the deployment matrix will
-    reuse it, or `keep_encoding` (else None: nothing held in memory)."""
-    evaluation, encoded = RetrievalEvaluator.from_config(config).evaluate_and_encode(model, data)
+    reuse it, or `keep_encoding` (else None: nothing held in memory). `label`: what the
+    progress bar calls the model ("base model")."""
+    evaluation, encoded = RetrievalEvaluator.from_config(config).evaluate_and_encode(
+        model, data, label=label
+    )
     keep = keep_encoding or config.baselines or config.deployment
     return evaluation, (encoded if keep else None)
 
@@ -210,7 +215,9 @@ def _run_finetune(config: FinetuneConfig) -> dict[str, Any]:
     with timings.phase("base_evaluation"), distributed.shared_encoding(model) as runs_here:
         # rank 0 scores, all ranks encode; the encoding is kept for mining and validation
         before, encoded = (
-            evaluate_test(model, data, config, keep_encoding=True) if runs_here else (None, None)
+            evaluate_test(model, data, config, keep_encoding=True, label="base model")
+            if runs_here
+            else (None, None)
         )
     encoded = encoded.cpu() if encoded is not None else None  # kept while the model trains
     embeddings = None
@@ -242,7 +249,7 @@ def _run_finetune(config: FinetuneConfig) -> dict[str, Any]:
             distributed.shared_encoding(outcome.model) as runs_here,
         ):
             if runs_here:
-                after, encoded = evaluate_test(outcome.model, data, config)
+                after, encoded = evaluate_test(outcome.model, data, config, label="finetuned model")
     if not distributed.is_main_process():
         return {}  # rank 0 writes the outputs
     staged = StagedOutputs(output)
@@ -347,7 +354,7 @@ def evaluate_loaded(
     encodes like one: an exported ONNX/OpenVINO folder), with baselines and deployment as asked."""
     count_truncation(model, data, config)
     with parallel_encoding.encoding_processes(model, config.encode_processes):
-        evaluation, encoded = evaluate_test(model, data, config)
+        evaluation, encoded = evaluate_test(model, data, config, label=model_name)
     results = build_results(
         dims=config.dims,
         evaluations={"model": evaluation},

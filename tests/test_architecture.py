@@ -17,7 +17,7 @@ PACKAGE = REPO_ROOT / "embedtune"
 # (export.formats: a pure table the config reads); "embedtune" is the package's __init__.
 LAYERS = (
     "embedtune errors ids io secrets settings timings model_info model_files checkpoint_files "
-    "results_schema hardware logging_setup hub distributed parallel_encoding loss_registry "
+    "results_schema hardware logging_setup progress hub distributed parallel_encoding loss_registry "
     "export.formats",
     "config cli_flags",
     "data search output_folder run_outputs",

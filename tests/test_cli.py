@@ -119,9 +119,15 @@ def test_finetune_then_evaluate(tmp_path, capsys):
             *TINY,
         ]
     )
-    assert code == 0, capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert code == 0, err
     results = json.loads((out / "results.json").read_text())
     assert results["dims"] == [384, 256, 128, 64]
+    # One labelled bar per long phase; the Trainer's metric dicts only with -v
+    corpus = results["data"]["corpus"]
+    assert f"Encoding {corpus:,} documents (base model)" in err, err[-3000:]
+    assert "Training lr " in err and "Batches" not in err
+    assert "'train_runtime'" not in err and "'loss'" not in err
     for label in ("base", "finetuned"):
         assert set(results[label]) == {"384", "256", "128", "64"}
         assert set(results[label]["64"]) == {

@@ -61,7 +61,9 @@ def test_evaluate_stdout_is_json_and_logs_are_json_lines_on_stderr(tmp_path, bas
     assert (tmp_path / "ev" / "results.json").is_file()
 
     assert ESC not in done.stdout and ESC not in done.stderr
-    records = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    # stderr: JSON lines only (no bars, warnings as records)
+    records = [json.loads(line) for line in done.stderr.splitlines() if line.strip()]
+    assert "\r" not in done.stderr and "it/s" not in done.stderr
     assert any(r["logger"].startswith("embedtune") and r["level"] == "INFO" for r in records)
     assert all({"time", "level", "logger", "message"} <= set(r) for r in records)
     assert "Loading weights" not in done.stderr  # a trivial bar, silenced
@@ -98,6 +100,9 @@ def test_pipeline_keeps_stdout_for_the_summary(tmp_path):
     assert summary["outputs"]["model"].endswith("model")
     assert "finetune_embeddings" in done.stderr  # ZenML's lines went to stderr
     assert ESC not in done.stdout and ESC not in done.stderr
+    # a line logged while the training bar is drawn starts a line of its own
+    validations = [x for x in done.stderr.splitlines() if "Validation at step" in x]
+    assert validations and all(x.startswith("Validation at step") for x in validations)
     # the training step removed its checkpoints once it had the model, kept the run record
     checkpoints = tmp_path / "out" / "checkpoints"
     assert (checkpoints / "embedtune_run.json").is_file()

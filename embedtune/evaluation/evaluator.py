@@ -54,11 +54,17 @@ class RetrievalEvaluator:
         return dataclasses.replace(self, dims=tuple(dims))
 
     def encode(
-        self, model: Any, data: RetrievalData, *, show_progress_bar: bool = True
+        self,
+        model: Any,
+        data: RetrievalData,
+        *,
+        show_progress_bar: bool = True,
+        label: str | None = None,
     ) -> EncodedTask:
         """`model`'s encoding of `data`'s queries and corpus at full dim (reusable: baselines,
         deployment matrix, mining's pool). `model`: a SentenceTransformer or anything that
-        encodes like one (an exported ONNX/OpenVINO folder)."""
+        encodes like one (an exported ONNX/OpenVINO folder). `label`: what the progress bar
+        calls the model ("base model")."""
         return encode_task(
             model,
             data,
@@ -66,6 +72,7 @@ class RetrievalEvaluator:
             document_prompt=self.document_prompt,
             batch_size=self.batch_size,
             show_progress_bar=show_progress_bar,
+            label=label,
         )
 
     def evaluate(
@@ -75,6 +82,7 @@ class RetrievalEvaluator:
         *,
         encoded: EncodedTask | None = None,
         show_progress_bar: bool = False,
+        label: str | None = None,
     ) -> RetrievalEvaluation:
         """`model` on `data`'s test queries at every dim; `encoded`: its encoding of `data`,
         used instead of encoding again (`model` may then be None)."""
@@ -89,11 +97,13 @@ class RetrievalEvaluator:
             ignore_identical_ids=self.ignore_identical_ids,
             encoded=encoded,
             index=self.index,
+            label=label,
         )
 
     def evaluate_and_encode(
-        self, model: Any, data: RetrievalData
+        self, model: Any, data: RetrievalData, *, label: str | None = None
     ) -> tuple[RetrievalEvaluation, EncodedTask]:
-        """One encoding (with its progress bar), scored: the evaluation and the encoding."""
-        encoded = self.encode(model, data)
+        """One encoding (with its progress bar, "Encoding N documents (`label`)"), scored: the
+        evaluation and the encoding."""
+        encoded = self.encode(model, data, label=label)
         return self.evaluate(None, data, encoded=encoded), encoded

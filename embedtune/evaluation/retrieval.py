@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 
@@ -22,6 +21,7 @@ from sentence_transformers import SentenceTransformer
 
 from embedtune.data.retrieval_data import RetrievalData
 from embedtune.evaluation.metrics import MAX_K, mean_metrics, query_metrics
+from embedtune.progress import bars_enabled, documents_label
 from embedtune.results_schema import PRIMARY_METRIC
 from embedtune.search import CorpusIndex, encode_corpus, id_ranks, resolve_index, search
 from embedtune.search.report import search_info
@@ -144,8 +144,8 @@ class EncodedTask:
             raise ValueError("the encoded task's queries or corpus are not this data's")
 
 
-def _bars_disabled() -> bool:
-    return os.environ.get("TQDM_DISABLE", "").strip().lower() in ("1", "true", "yes")
+VALIDATION = "validation"  # the label of validation evaluations (model selection)
+LOG_SCOPES = {VALIDATION: "Validation", "guard": "Guard"}
 
 
 def encode_task(
@@ -156,14 +156,16 @@ def encode_task(
     document_prompt: str | None = None,
     batch_size: int = 64,
     show_progress_bar: bool = False,
+    label: str | None = None,
 ) -> EncodedTask:
     """Encode the evaluated queries and the whole corpus once, at full dimension
-    (`show_progress_bar`: one bar, the corpus; queries are quick). A large corpus is encoded in
-    chunks into a float16 store (embedtune.search.store.encode_corpus)."""
+    (`show_progress_bar`: one bar, the corpus, "Encoding N documents (`label`)"; queries are
+    quick). A large corpus is encoded in chunks into a float16 store
+    (embedtune.search.store.encode_corpus)."""
     start = time.perf_counter()
     # Sentence Transformers passes tqdm an explicit `disable`, which overrides TQDM_DISABLE
     # (what --quiet sets): honour the switch here
-    show_progress_bar = show_progress_bar and not _bars_disabled()
+    show_progress_bar = show_progress_bar and bars_enabled()
     query_ids = evaluated_query_ids(data)
     corpus_ids = list(data.corpus)
     queries = encode_texts(
@@ -179,6 +181,7 @@ def encode_task(
         prompt=document_prompt,
         batch_size=batch_size,
         show_progress_bar=show_progress_bar,
+        description=documents_label(len(corpus_ids), label),
     )
     return EncodedTask(query_ids, corpus_ids, queries, corpus, time.perf_counter() - start)
 
@@ -195,6 +198,7 @@ def evaluate_retrieval(
     ignore_identical_ids: bool = False,
     encoded: EncodedTask | None = None,
     index: str = "exact",
+    label: str | None = None,
 ) -> RetrievalEvaluation:
     """Evaluate test queries against the whole corpus at each dimension in `dims`.
 
@@ -204,6 +208,7 @@ def evaluate_retrieval(
     (ArguAna): a retrieved document whose id equals the query id is skipped.
     `index`: config.index (auto, exact, faiss-flat, faiss-hnsw); an HNSW index's recall@100
     against exact search is measured per dim and recorded in `search`.
+    `label`: what the progress bar calls the model ("base model").
     """
     start = time.perf_counter()
     if encoded is None:
@@ -216,6 +221,7 @@ def evaluate_retrieval(
             document_prompt=document_prompt,
             batch_size=batch_size,
             show_progress_bar=show_progress_bar,
+            label=label,
         )
         encode_seconds = 0.0  # already inside this call's time
     else:
@@ -223,6 +229,9 @@ def evaluate_retrieval(
         encode_seconds = encoded.seconds
     query_ids = encoded.query_ids
     kind = resolve_index(index, len(encoded.corpus_ids))
+    # validation evaluations are summarised by model selection: their per-dim lines only with -v
+    scope = LOG_SCOPES.get(label or "", f"Test ({label})" if label else "Test")
+    log = logger.debug if label == VALIDATION else logger.info
     ranks = id_ranks(encoded.corpus_ids)
     exclude_ids = query_ids if ignore_identical_ids else None
     recall: dict[str, float] = {}
@@ -242,8 +251,9 @@ def evaluate_retrieval(
             for qid, ranking in zip(query_ids, ranked)
         }
         by_dim[dim] = DimensionResult(mean_metrics(list(per_query.values())), per_query)
-        logger.info(
-            "dim %d: ndcg@10 %.4f, mrr@10 %.4f, recall@10 %.4f",
+        log(
+            "%s, dim %d: ndcg@10 %.4f, mrr@10 %.4f, recall@10 %.4f",
+            scope,
             dim,
             by_dim[dim].metrics[PRIMARY_METRIC],
             by_dim[dim].metrics["mrr@10"],

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+import sys
+
 from sentence_transformers.base.evaluation.evaluator import BaseEvaluator
 
 from embedtune.data.retrieval_data import RetrievalData
 from embedtune.evaluation.evaluator import RetrievalEvaluator
-from embedtune.evaluation.retrieval import RetrievalEvaluation
+from embedtune.evaluation.retrieval import VALIDATION, RetrievalEvaluation
+from embedtune.progress import transient_bars
 from embedtune.results_schema import PRIMARY_METRIC
+
+logger = logging.getLogger(__name__)
 
 # What selection maximises unless --best-dim names one dim: nDCG@10 averaged over the trained
 # Matryoshka dims, which is what the Matryoshka loss optimises (one dim alone let checkpoints
@@ -58,18 +64,30 @@ class MatryoshkaRetrievalEvaluator(BaseEvaluator):
     ) -> None:
         super().__init__()
         self.data, self.evaluator, self.name = data, evaluator, name
-        self.primary_metric = selection_key(best_dim)
+        # Sentence Transformers prefixes primary_metric with the name after the first call
+        self.selection_metric = self.primary_metric = selection_key(best_dim)
 
     def __call__(
         self, model, output_path=None, epoch: int = -1, steps: int = -1
     ) -> dict[str, float]:
-        evaluation = self.evaluator.evaluate(model, self.data)
+        # A bar inside the training bar, gone when done; on a terminal only: a nested bar
+        # moves the cursor up with an escape code, which a log file or pipe would keep.
+        with transient_bars():
+            evaluation = self.evaluator.evaluate(
+                model, self.data, show_progress_bar=sys.stderr.isatty(), label=VALIDATION
+            )
         metrics = {
             metric_key(dim, name): value
             for dim, result in evaluation.by_dim.items()
             for name, value in result.metrics.items()
         }
         metrics[MEAN_NDCG] = mean_ndcg(evaluation)
+        logger.info(
+            "Validation at step %d: %s %.4f",
+            steps,
+            self.selection_metric,
+            metrics[self.selection_metric],
+        )
         metrics = self.prefix_name_to_metrics(metrics, self.name)
         self.store_metrics_in_model_card_data(model, metrics, epoch, steps)
         return metrics

@@ -70,11 +70,14 @@ def load_guard(config: FinetuneConfig) -> Guard | None:
 
 
 def evaluate_on(
-    model: SentenceTransformer, data: RetrievalData, config: FinetuneConfig
+    model: SentenceTransformer,
+    data: RetrievalData,
+    config: FinetuneConfig,
+    label: str = "guard",
 ) -> RetrievalEvaluation:
     """`model` on `data`'s test queries at every dim: the run's evaluator, prompts and batch
     size and index (no progress bar: the guard and validation are scored often)."""
-    return RetrievalEvaluator.from_config(config).evaluate(model, data)
+    return RetrievalEvaluator.from_config(config).evaluate(model, data, label=label)
 
 
 def evaluate_guard(

@@ -25,7 +25,7 @@ import torch
 
 from embedtune.config import FinetuneConfig
 from embedtune.data.retrieval_data import RetrievalData
-from embedtune.evaluation.retrieval import RetrievalEvaluation
+from embedtune.evaluation.retrieval import VALIDATION, RetrievalEvaluation
 from embedtune.evaluation.trainer_evaluator import describe_selection_metric, selection_score
 from embedtune.guard.task import GUARD_TOLERANCE, Guard, evaluate_on, guard_change, guard_ok
 from embedtune.merging.linear import StateDict, load_merged
@@ -71,7 +71,7 @@ def choose_base_weight(
     if validation is not None:
         for weight in grid:
             load_merged(model, base, finetuned, weight)
-            evaluation = validations[weight] = evaluate_on(model, validation, config)
+            evaluation = validations[weight] = evaluate_on(model, validation, config, VALIDATION)
             score = selection_score(evaluation, config.best_dim)  # as checkpoints are chosen
             points[weight]["validation"] = round(score, 6)
             logger.info(

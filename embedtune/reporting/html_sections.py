@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from embedtune.reporting.results_view import DimRow, ResultsView
+from embedtune.reporting.sweep_summary import sweep_rows, sweep_sentence
 from embedtune.results_schema import (
     PRIMARY_METRIC,
     ComparisonEntry,
@@ -289,6 +290,16 @@ def training_section(view: ResultsView) -> str:
     summary = {k: training[k] for k in TRAINING_KEYS if k in training}
     summary["matryoshka_dims"] = view.dims
     parts = ["<h2>Training</h2>", definition_list(summary)]
+    sentence = sweep_sentence(training, (view.selection or {}).get("metric"))
+    if sentence:
+        parts += [
+            "<h3>Learning rate: auto</h3>",
+            table(
+                ["learning rate", "validation score", "seconds", "outcome"],
+                [[e(cell) for cell in row] for row in sweep_rows(training)],
+            ),
+            f'<p class="note">{e(sentence)}</p>',
+        ]
     mining = training.get("hard_negative_mining")
     if isinstance(mining, dict):
         parts += ["<h3>Hard negatives (mined with the base model)</h3>", definition_list(mining)]

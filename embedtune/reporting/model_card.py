@@ -18,6 +18,7 @@ from urllib.parse import quote
 from embedtune.io import write_text_atomic
 from embedtune.loss_registry import LOSS_SPECS
 from embedtune.reporting.results_view import ResultsView
+from embedtune.reporting.sweep_summary import sweep_sentence
 from embedtune.results_schema import PRIMARY_METRIC
 
 README = "README.md"
@@ -322,6 +323,11 @@ def _recipe_section(view: ResultsView) -> str:
     ]
     if training.get("optimizer_steps") is not None:
         lines.append(f"- Optimizer steps: {training['optimizer_steps']}")
+    sentence = sweep_sentence(training, (view.selection or {}).get("metric"))
+    if sentence:
+        lines.append(f"- {_md(sentence[0].upper() + sentence[1:])}")
+    elif training.get("train_seconds") is not None:
+        lines.append(f"- Training time: {training['train_seconds']:,.0f} s")
     lines += _selection_lines(view)
     return "\n".join(lines)
 

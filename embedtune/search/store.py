@@ -21,6 +21,8 @@ import torch
 from sentence_transformers import SentenceTransformer
 from tqdm.auto import tqdm
 
+from embedtune.progress import encode_bar_label, leaves_bars
+
 STREAM_DOCUMENTS = 100_000  # from this corpus size: chunked encoding, float16 storage
 CHUNK_DOCUMENTS = 8_192  # documents per encode call when streaming
 MEMMAP_BYTES = 512 * 2**20  # float16 stores from this size are memory-mapped files
@@ -57,27 +59,30 @@ def encode_corpus(
     prompt: str | None = None,
     batch_size: int = 64,
     show_progress_bar: bool = False,
+    description: str = "Encoding corpus",
     stream_documents: int = STREAM_DOCUMENTS,
     chunk_documents: int = CHUNK_DOCUMENTS,
     memmap_bytes: int = MEMMAP_BYTES,
 ) -> torch.Tensor:
     """Full-dimension document embeddings: float32 in one call below `stream_documents`, else
-    float16 encoded `chunk_documents` at a time (one bar on stderr), memory-mapped from
-    `memmap_bytes`."""
+    float16 encoded `chunk_documents` at a time (one bar on stderr, `description`),
+    memory-mapped from `memmap_bytes`."""
     if len(texts) < stream_documents:
-        return model.encode_document(
-            texts,
-            prompt=prompt,
-            batch_size=batch_size,
-            convert_to_tensor=True,
-            show_progress_bar=show_progress_bar,
-        )
+        with encode_bar_label(description):
+            return model.encode_document(
+                texts,
+                prompt=prompt,
+                batch_size=batch_size,
+                convert_to_tensor=True,
+                show_progress_bar=show_progress_bar,
+            )
     store: np.ndarray | None = None
     with tqdm(
         total=len(texts),
-        desc="Encoding corpus",
+        desc=description,
         unit="doc",
         disable=not show_progress_bar,
+        leave=leaves_bars(),
         file=sys.stderr,
     ) as bar:
         for start in range(0, len(texts), chunk_documents):

@@ -25,7 +25,9 @@ def evaluate_base_model(
 ) -> Annotated[dict, "base_evaluation"]:
     settings = FinetuneConfig(**config)
     model = load_base_model(settings)
-    evaluation = evaluate(model, RetrievalData.from_parts(train_pairs, test_set), settings)
+    evaluation = evaluate(
+        model, RetrievalData.from_parts(train_pairs, test_set), settings, label="base model"
+    )
     log_metadata(metadata={"base_evaluation": evaluation.metrics()}, infer_model=True)
     return evaluation.to_dict()
 
@@ -49,7 +51,7 @@ def evaluate_finetuned_model(
     if kept_base and not (settings.baselines or settings.deployment):
         evaluation = base_evaluation  # same weights, same scores: no second evaluation
     else:
-        tested, encoded = evaluate_test(model, data, settings)
+        tested, encoded = evaluate_test(model, data, settings, label=f"{selected} model")
         evaluation = base_evaluation if kept_base else tested.to_dict()
     comparisons = compare_with_baselines(
         settings,

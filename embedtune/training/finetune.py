@@ -21,7 +21,7 @@ from embedtune.config import FinetuneConfig
 from embedtune.data.retrieval_data import DOCUMENT, QUERY, RetrievalData, negative_columns
 from embedtune.evaluation.evaluator import RetrievalEvaluator
 from embedtune.evaluation.trainer_evaluator import MatryoshkaRetrievalEvaluator
-from embedtune.logging_setup import quiet_trainer
+from embedtune.progress import label_trainer
 from embedtune.training.arguments import build_training_arguments
 from embedtune.training.attention_dropout import attention_dropout
 from embedtune.training.lora import parameter_counts, trainer_class
@@ -121,6 +121,7 @@ def finetune(
     guide: SentenceTransformer | None = None,
     stop_at_step: int | None = None,
     resume_from: str | None = None,
+    progress_label: str | None = None,
 ) -> TrainingSummary:
     """Train in place, evaluating on `validation` every `eval_every` of an epoch.
 
@@ -130,7 +131,8 @@ def finetune(
     ends training after `early_stopping_patience` evaluations without improvement.
     `stop_at_step`: pause after that optimizer step's evaluation and checkpoint (the schedule is
     the full run's, so `resume_from` that checkpoint continues it exactly): the slice of
-    successive halving (embedtune.training.sweep).
+    successive halving (embedtune.training.sweep). `progress_label`: the training bar's label
+    (default "Training lr <rate>").
     """
     train = training_columns(train_pairs)
     if config.batch_size > len(train):
@@ -173,7 +175,8 @@ def finetune(
         evaluator=evaluator,
         callbacks=callbacks,
     )
-    quiet_trainer(trainer)  # --quiet: no metric dict per log on stderr
+    # one labelled bar; the metric dicts only with -v; nothing under --quiet / JSON logs
+    label_trainer(trainer, progress_label or f"Training lr {config.learning_rate:g}")
     with distributed.main_process_first():  # rank 0 removes a cut-short checkpoint first
         resume_from = resume_from or _resume_point(config, checkpoint_dir)
     start = time.perf_counter()

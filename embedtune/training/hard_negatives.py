@@ -36,7 +36,7 @@ from sentence_transformers.util.hard_negatives import mine_hard_negatives
 from embedtune.data.retrieval_data import DOCUMENT, NEGATIVE, QUERY
 from embedtune.errors import ConfigError
 from embedtune.evaluation.embedding_cache import DocumentEmbeddings
-from embedtune.logging_setup import encode_bars_follow_quiet
+from embedtune.progress import encode_bar_label, encode_bars_follow_quiet
 from embedtune.search.mining import mining_search_options
 
 logger = logging.getLogger(__name__)
@@ -167,7 +167,8 @@ def _mine_with_st(
     cache_folder: str | None,
 ) -> Dataset:
     window_min, window_max = window
-    with encode_bars_follow_quiet(model):  # --quiet: the miner's own bars too
+    # --quiet: the miner's own bars too; otherwise they say what they are
+    with encode_bars_follow_quiet(model), encode_bar_label("Mining hard negatives (base model)"):
         return mine_hard_negatives(
             Dataset.from_dict({QUERY: queries, DOCUMENT: documents}),
             model,

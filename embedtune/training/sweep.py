@@ -123,7 +123,12 @@ def sweep_learning_rates(
                 cut,
             )
             restore_weights(model, start)
-            summary = run(rate, stop_at_step=cut)
+            summary = run(
+                rate,
+                stop_at_step=cut,
+                progress_label=f"Training lr {rate:g} (candidate {number} of {len(rates)}, "
+                f"to step {cut})",
+            )
             scores[rate] = _score_at(
                 summary, cut, f"eval_retrieval_{selection_key(config.best_dim)}"
             )
@@ -144,7 +149,9 @@ def sweep_learning_rates(
             for folder in candidate_folder(checkpoints, rate).glob("checkpoint-*"):
                 shutil.rmtree(folder, ignore_errors=True)
     resume_from = last_complete_checkpoint(candidate_folder(checkpoints, leader))
-    summary = run(leader, resume_from=resume_from)
+    summary = run(
+        leader, resume_from=resume_from, progress_label=f"Training lr {leader:g} (the leader)"
+    )
     summary.train_seconds = round(summary.train_seconds + sum(slice_seconds.values()), 2)
     candidates = [
         {
@@ -165,9 +172,9 @@ def _full_sweep(run, model: SentenceTransformer, rates, start) -> SweepOutcome:
     logger.info("learning_rate auto: every candidate trains the whole run (no halving)")
     best = None
     candidates = []
-    for rate in rates:
+    for number, rate in enumerate(rates, 1):
         restore_weights(model, start)
-        summary = run(rate)
+        summary = run(rate, progress_label=f"Training lr {rate:g} ({number} of {len(rates)})")
         score = summary.best_metric if summary.best_checkpoint is not None else None
         candidates.append(
             {"learning_rate": rate, "best_score": score, "train_seconds": summary.train_seconds}

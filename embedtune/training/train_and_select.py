@@ -19,6 +19,7 @@ from embedtune.data.fingerprint import data_fingerprint
 from embedtune.data.retrieval_data import RetrievalData
 from embedtune.evaluation.embedding_cache import DocumentEmbeddings, candidate_ranker
 from embedtune.evaluation.evaluator import RetrievalEvaluator
+from embedtune.evaluation.retrieval import VALIDATION
 from embedtune.evaluation.trainer_evaluator import describe_selection_metric, selection_score
 from embedtune.guard.task import Guard
 from embedtune.loss_registry import LOSS_SPECS
@@ -147,7 +148,10 @@ def train(
         validation = carved.validation
         with timings.phase("base_validation"):
             base_validation = distributed.on_main(
-                model, lambda: RetrievalEvaluator.from_config(config).evaluate(model, validation)
+                model,
+                lambda: RetrievalEvaluator.from_config(config).evaluate(
+                    model, validation, label=VALIDATION
+                ),
             )
         base_score = selection_score(base_validation, config.best_dim)
         logger.info(

@@ -146,3 +146,33 @@ def test_data_and_path_text_is_escaped_in_the_card(tmp_path):
     assert "&lt;img src=x onerror=alert(1)&gt;" in body
     assert r"\[click\](javascript:x).jsonl" in body
     assert "- Source: /data/&lt;img" in body
+
+
+def test_card_and_report_show_the_learning_rate_sweep(tmp_path):
+    """`learning_rate: auto`: each candidate's validation score, which went on and why, and the
+    training time of them all, in the card and in report.html."""
+    from embedtune.reporting.html_report import render_html_report
+
+    results = finetune_results()
+    results["training"]["learning_rate"] = 5e-5
+    results["training"]["learning_rate_sweep"] = [
+        {"learning_rate": 5e-5, "slice_steps": 14, "slice_score": 0.76012, "slice_seconds": 70.2,
+         "continued": True, "best_score": 0.771},
+        {"learning_rate": 2e-4, "slice_steps": 14, "slice_score": 0.75398, "slice_seconds": 68.9,
+         "continued": False, "best_score": None},
+    ]  # fmt: skip
+    card = write_model_card(tmp_path, results).read_text(encoding="utf-8")
+    assert "Learning_rate auto chose 5e-05 by successive halving" in card
+    assert "validation (ndcg@10@384) at step 14: lr 5e-05 0.7601, lr 0.0002 0.7540" in card
+    assert "a tie goes to the lower rate" in card
+    assert "training time of all candidates 123 s" in card
+    page = render_html_report(results)
+    assert "Learning rate: auto" in page
+    row = re.sub(r"<[^>]+>", "|", page.split("Learning rate: auto")[1].split("</table>")[0])
+    assert re.search(r"0\.0002\|+0\.7540\|+69\|+stopped", row), row
+    assert re.search(r"5e-05\|+0\.7601\|+70\|+went on, chosen", row), row
+
+
+def test_card_says_the_training_time_of_one_rate(tmp_path):
+    card = write_model_card(tmp_path, finetune_results()).read_text(encoding="utf-8")
+    assert "- Training time: 123 s" in card and "learning_rate auto" not in card

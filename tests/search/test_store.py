@@ -42,6 +42,9 @@ def test_streamed_encoding_matches_one_call(short_model, legal, capsys):
     )
     err = capsys.readouterr().err
     assert "Encoding corpus" in err and "Batches" not in err  # our one bar, not one per chunk
+    encode_corpus(short_model, texts, show_progress_bar=True, description="Encoding 40 documents")
+    err = capsys.readouterr().err
+    assert "Encoding 40 documents" in err and "Batches" not in err  # one call, labelled
     assert streamed.dtype == torch.float16 and storage_kind(streamed) == "float16-memmap"
     np.testing.assert_allclose(streamed.float().numpy(), whole.cpu().numpy(), atol=2e-3)
     queries = whole[:5].cpu()
