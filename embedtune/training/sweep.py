@@ -139,7 +139,8 @@ def sweep_learning_rates(
         leader = record["leader"]
         logger.info("Resuming learning_rate auto: the leader was lr %g", leader)
     logger.info(
-        "learning_rate auto: at step %d validation %s -> lr %g goes on",
+        "learning_rate auto: at step %d validation %s -> lr %g goes on (the higher score; "
+        "a tie goes to the lower rate)",
         cut,
         ", ".join(f"lr {r:g} {scores[r]:.4f}" for r in rates),
         leader,
