@@ -22,6 +22,8 @@ from embedtune.errors import EmbedtuneError
 
 SCHEMA_VERSION = 2
 PRIMARY_METRIC = "ndcg@10"
+# How `learning_rate: auto` breaks a tie on validation (training.sweep does it, the report says it)
+LEARNING_RATE_TIE_RULE = "a tie goes to the lower rate"
 FINETUNE, EVALUATE = "finetune", "evaluate"
 FINETUNED, BASE, MODEL = "finetuned", "base", "model"  # model labels (score blocks)
 WIN, LOSS, TIE = "win", "loss", "tie"

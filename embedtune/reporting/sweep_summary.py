@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-TIE_RULE = "a tie goes to the lower rate"
+from embedtune.results_schema import LEARNING_RATE_TIE_RULE as TIE_RULE
 
 
 def sweep_candidates(training: dict[str, Any]) -> list[dict[str, Any]]:

@@ -28,6 +28,7 @@ from embedtune.config import FinetuneConfig
 from embedtune.data.retrieval_data import RetrievalData
 from embedtune.evaluation.trainer_evaluator import selection_key
 from embedtune.io import write_json_atomic
+from embedtune.results_schema import LEARNING_RATE_TIE_RULE
 from embedtune.training.finetune import (
     TrainingSummary,
     eval_steps,
@@ -139,11 +140,11 @@ def sweep_learning_rates(
         leader = record["leader"]
         logger.info("Resuming learning_rate auto: the leader was lr %g", leader)
     logger.info(
-        "learning_rate auto: at step %d validation %s -> lr %g goes on (the higher score; "
-        "a tie goes to the lower rate)",
+        "learning_rate auto: at step %d validation %s -> lr %g goes on (the higher score; %s)",
         cut,
         ", ".join(f"lr {r:g} {scores[r]:.4f}" for r in rates),
         leader,
+        LEARNING_RATE_TIE_RULE,
     )
     for rate in rates:  # the others' checkpoints are of no further use
         if rate != leader:
